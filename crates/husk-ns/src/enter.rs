@@ -1,0 +1,1 @@
+//! Joining existing namespaces (the `nsenter` engine).

@@ -1,0 +1,1 @@
+//! uid/gid maps of user namespaces.

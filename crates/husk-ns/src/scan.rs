@@ -1,0 +1,1 @@
+//! Enumerating every namespace on the system (the `lsns` engine).

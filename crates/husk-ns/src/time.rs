@@ -1,0 +1,1 @@
+//! Time-namespace clock offsets.

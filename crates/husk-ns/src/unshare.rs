@@ -1,0 +1,1 @@
+//! Creating namespaces (the `unshare` engine) and persisting them.
