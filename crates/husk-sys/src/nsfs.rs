@@ -30,7 +30,10 @@ pub const NS_GET_OWNER_UID: u32 = io(0x4);
 /// Whether `fd` is a file on nsfs (that is, a namespace file).
 pub fn is_nsfs(fd: BorrowedFd<'_>) -> io::Result<bool> {
     let st = rustix::fs::fstatfs(fd)?;
-    Ok(i64::from(st.f_type) == NSFS_MAGIC)
+    // f_type is i64 on x86_64 but narrower on some architectures.
+    #[allow(clippy::useless_conversion)]
+    let f_type = i64::from(st.f_type);
+    Ok(f_type == NSFS_MAGIC)
 }
 
 fn ioctl_fd(fd: BorrowedFd<'_>, request: u32) -> io::Result<OwnedFd> {
