@@ -30,6 +30,8 @@ pub const NS_GET_OWNER_UID: u32 = io(0x4);
 /// Whether `fd` is a file on nsfs (that is, a namespace file).
 pub fn is_nsfs(fd: BorrowedFd<'_>) -> io::Result<bool> {
     let st = rustix::fs::fstatfs(fd)?;
+    // `f_type` is i64 on x86_64 but narrower on other targets.
+    #[allow(clippy::useless_conversion)]
     Ok(i64::from(st.f_type) == NSFS_MAGIC)
 }
 

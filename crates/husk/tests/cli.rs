@@ -19,14 +19,17 @@ fn unknown_command_is_one_clear_error() {
     let out = output(&mut husk(["frobnicate"]));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("husk: unknown command 'frobnicate'"), "{err}");
+    assert!(
+        err.starts_with("husk: unknown command 'frobnicate'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn links_dispatch_on_argv0() {
     let links = MultiCall::new();
     for name in ["unshare", "nsenter", "lsns"] {
-        let out = output(&mut std::process::Command::new(links.path(name)).arg("--version"));
+        let out = output(std::process::Command::new(links.path(name)).arg("--version"));
         assert!(out.status.success(), "{name} --version");
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),

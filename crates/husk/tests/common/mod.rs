@@ -136,7 +136,10 @@ pub struct ChildGuard(pub Child);
 
 impl ChildGuard {
     pub fn spawn(cmd: &mut Command) -> ChildGuard {
-        ChildGuard(cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}")))
+        ChildGuard(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}")),
+        )
     }
 
     pub fn pid(&self) -> u32 {
@@ -191,7 +194,7 @@ pub fn test_user() -> TestUser {
         .open("/tmp/husk-test-user.lock")
         .expect("open user lock");
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("lock");
-    if !id_of(TEST_USER, "-u").is_some() {
+    if id_of(TEST_USER, "-u").is_none() {
         let ok = Command::new("useradd")
             .args(["--no-create-home", "--shell", "/bin/sh", TEST_USER])
             .status()
