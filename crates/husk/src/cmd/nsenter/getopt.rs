@@ -251,7 +251,9 @@ mod tests {
         long: LONG,
     };
 
-    fn run(args: &[&str]) -> (Vec<Result<(char, Option<String>), Usage>>, Vec<String>) {
+    type Item = Result<(char, Option<String>), Usage>;
+
+    fn run(args: &[&str]) -> (Vec<Item>, Vec<String>) {
         let mut g = Getopt::new(SPEC, args.iter().map(OsString::from).collect());
         let mut opts = Vec::new();
         for item in g.by_ref() {
@@ -269,7 +271,7 @@ mod tests {
         (opts, ops)
     }
 
-    fn ok(c: char, v: Option<&str>) -> Result<(char, Option<String>), Usage> {
+    fn ok(c: char, v: Option<&str>) -> Item {
         Ok((c, v.map(str::to_owned)))
     }
 
