@@ -151,3 +151,23 @@ fn bad_pids_are_one_line_errors() {
         assert_eq!(err.lines().count(), 2, "{err}");
     }
 }
+
+#[test]
+fn permission_denied_for_an_unprivileged_user() {
+    require_root!();
+    require_tool!("unshare");
+    let user = common::test_user();
+    let t = Target::start(&["--uts"], &unique("nsp"));
+    let out = output(common::as_user(
+        &mut husk(["ns".to_owned(), t.pid.to_string()]),
+        user,
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "husk ns: cannot open /proc/{}/ns/mnt: Permission denied\n",
+            t.pid
+        )
+    );
+}

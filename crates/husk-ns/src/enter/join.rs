@@ -158,3 +158,46 @@ fn join_pass(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Request, Source};
+    use super::*;
+
+    /// Our own UTS, IPC and network namespaces: joining them changes
+    /// nothing (and `setns` is per thread anyway), so the test can run in
+    /// the test harness's thread without forking.
+    fn request() -> Request {
+        Request::new()
+            .target(std::process::id())
+            .join(NsKind::Uts, Source::Target)
+            .join(NsKind::Ipc, Source::Path("/proc/self/ns/ipc".into()))
+            .join(NsKind::Net, Source::Target)
+    }
+
+    #[test]
+    fn target_namespaces_go_through_the_pidfd_at_once_files_one_by_one() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("SKIPPED: setns into our own namespaces still needs CAP_SYS_ADMIN");
+            return;
+        }
+        let plan = request().resolve().unwrap();
+        assert!(plan.has_pidfd());
+        assert_eq!(
+            plan.kinds().collect::<Vec<_>>(),
+            [NsKind::Ipc, NsKind::Uts, NsKind::Net]
+        );
+        let entered = plan.enter().unwrap();
+        assert_eq!(entered.via_pidfd, [NsKind::Uts, NsKind::Net]);
+        assert_eq!(entered.via_fd, [NsKind::Ipc]);
+
+        let entered = request()
+            .resolve()
+            .unwrap()
+            .without_pidfd()
+            .enter()
+            .unwrap();
+        assert!(entered.via_pidfd.is_empty());
+        assert_eq!(entered.via_fd, [NsKind::Ipc, NsKind::Uts, NsKind::Net]);
+    }
+}
