@@ -36,29 +36,38 @@
 //!
 //! # Example
 //!
-//! Run `hostname` in the UTS and network namespaces of process 4242:
+//! Run `hostname` in the UTS, network and pid namespaces of process 4242:
 //!
 //! ```no_run
+//! use std::os::unix::process::CommandExt;
 //! use husk_ns::enter::{ChildExit, Credentials, Request, Source};
 //! use husk_ns::NsKind;
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let plan = Request::new()
 //!     .target(4242)
 //!     .join(NsKind::Uts, Source::Target)
 //!     .join(NsKind::Net, Source::Target)
-//!     .resolve()?; // opens /proc/4242/ns/{uts,net} and a pidfd; nothing changed yet
+//!     .join(NsKind::Pid, Source::Target)
+//!     .resolve()?; // opens /proc/4242/ns/{uts,net,pid} and a pidfd; nothing changed yet
+//! let fork = plan.enters(NsKind::Pid);
 //! let mut creds = Credentials::plan(plan.enters(NsKind::User), false, None, None);
 //! creds.drop_groups_early();
-//! let entered = plan.enter()?; // setns(pidfd, CLONE_NEWUTS | CLONE_NEWNET)
-//! if plan_needs_fork() {
-//!     if let Some(ChildExit::Code(code)) = entered.fork_and_wait()? {
-//!         std::process::exit(code.into()); // parent: the child's status
+//! let entered = plan.enter()?; // setns(pidfd, CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID)
+//! if fork {
+//!     match entered.fork_and_wait()? {
+//!         None => {} // the child, now inside the pid namespace, goes on
+//!         Some(ChildExit::Code(code)) => std::process::exit(code.into()),
+//!         Some(ChildExit::Signal(sig)) => {
+//!             husk_sys::signal::raise_default(sig)?;
+//!             std::process::exit(1);
+//!         }
 //!     }
 //! }
 //! creds.apply()?;
-//! let err = std::os::unix::process::CommandExt::exec(&mut std::process::Command::new("hostname"));
-//! # fn plan_needs_fork() -> bool { false }
-//! # Ok::<(), husk_ns::enter::EnterError>(())
+//! let err = std::process::Command::new("hostname").exec(); // returns only on failure
+//! # Err(err.into())
+//! # }
 //! ```
 
 use std::io;
