@@ -12,6 +12,7 @@
 
 pub mod creds;
 pub mod nsfs;
+pub mod pidfd;
 pub mod process;
 pub mod signal;
 

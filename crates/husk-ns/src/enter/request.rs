@@ -1,7 +1,7 @@
 //! What to join ([`Request`]) and turning it into open handles ([`Plan`]).
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
@@ -90,7 +90,8 @@ impl Request {
     ///
     /// Order: namespace files given by path; with [`all`](Request::all),
     /// the target's namespaces worth joining; a pidfd of the target; the
-    /// target's namespace files (in [`ENTER_ORDER`]); root; working
+    /// target's namespace files (in [`ENTER_ORDER`]); a check that the
+    /// target still lives (else the pidfd is dropped); root; working
     /// directory.
     pub fn resolve(self) -> Result<Plan, EnterError> {
         let mut sources: [Option<Source>; 8] = Default::default();
@@ -131,6 +132,10 @@ impl Request {
                 from_target: from_target(kind),
             });
         }
+        // The pidfd was taken before the files were opened: if its process
+        // still lives, the pid was not reused in between, and the files are
+        // that process's. Otherwise keep the files and forget the pidfd.
+        let pidfd = pidfd.filter(|fd| !husk_sys::pidfd::has_exited(fd.as_fd()).unwrap_or(true));
         let root = match &self.root {
             Some(source) => Some(open_dir(source, self.target, "root")?),
             None => None,
