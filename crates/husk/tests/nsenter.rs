@@ -554,3 +554,40 @@ fn help_and_version() {
     let out = stdout_ok(&mut nsenter(["echo", "hi"]));
     assert_eq!(out, "hi\n");
 }
+
+/// The state letter of a process (`R`, `S`, `T` for stopped, ...).
+fn state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .unwrap_or('?')
+}
+
+#[test]
+fn a_stopped_child_stops_the_parent_and_continues_with_it() {
+    require_root!();
+    require_tool!("unshare");
+    let t = Target::start(ISOLATED, &unique("stop"));
+    let mut cmd = nsenter(target_args(
+        &t,
+        &["-p", "sh", "-c", "kill -STOP $$; echo resumed"],
+    ));
+    cmd.stdout(std::process::Stdio::piped());
+    let mut parent = common::ChildGuard::spawn(&mut cmd);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state(parent.pid()) != 'T' {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nsenter never stopped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = rustix::process::Pid::from_raw(i32::try_from(parent.pid()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::CONT).unwrap();
+    let mut stdout = String::new();
+    let mut pipe = parent.0.stdout.take().expect("piped stdout");
+    std::io::Read::read_to_string(&mut pipe, &mut stdout).unwrap();
+    let status = parent.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(stdout, "resumed\n");
+}
