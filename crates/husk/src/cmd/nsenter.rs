@@ -65,30 +65,33 @@ struct Options {
 }
 
 pub fn run(prog: &Prog, args: Vec<OsString>) -> Outcome {
+    // The steps are numbered as in docs/nsenter.md.
+    // 1. Parse.
     let opts = match parse(prog, args)? {
         Ok(opts) => opts,
         Err(exit) => return Ok(exit),
     };
     let target = opts.request.target_pid();
-    // 1. SELinux: the exec context of the target (-Z), if SELinux is on.
+    // 2. SELinux: the exec context of the target (-Z), if SELinux is on.
     if opts.follow_context && selinux_enabled() {
         let Some(pid) = target else {
             bail!("no target PID specified for --follow-context");
         };
         husk_ns::enter::follow_selinux_context(pid)?;
     }
+    // 3. -a needs a target.
     if opts.all && target.is_none() {
         bail!("no target PID specified for --all");
     }
-    // 2. Open and check every namespace file, the pidfd, root and cwd.
+    // 4. Open and check every namespace file, the pidfd, root and cwd.
     let plan = opts.request.resolve()?;
-    // 3. Decide the ids; drop groups while still privileged.
+    // 5. Decide the ids; drop groups while still privileged.
     let mut creds = Credentials::plan(plan.enters(NsKind::User), opts.preserve, opts.uid, opts.gid);
     creds.drop_groups_early();
     let fork = plan.enters(NsKind::Pid) && !opts.no_fork;
-    // 4. Join the namespaces, change root and working directory.
+    // 6-7. Join the namespaces, change root and working directory.
     let entered = plan.enter()?;
-    // 5. Fork so the program is inside the pid namespace; the parent waits.
+    // 8. Fork so the program is inside the pid namespace; the parent waits.
     if fork {
         match entered.fork_and_wait()? {
             None => {}
@@ -99,7 +102,7 @@ pub fn run(prog: &Prog, args: Vec<OsString>) -> Outcome {
             }
         }
     }
-    // 6. Switch ids, 7. exec.
+    // 9. Switch ids, 10. exec.
     creds.apply()?;
     Ok(exec(prog, &opts.program))
 }
