@@ -10,8 +10,11 @@
 //! does not.
 #![deny(missing_docs)]
 
+pub mod creds;
 pub mod nsfs;
+pub mod pidfd;
 pub mod process;
+pub mod signal;
 
 use std::io;
 

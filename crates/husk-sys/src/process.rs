@@ -1,6 +1,7 @@
 //! Process creation: `fork(2)` behind a single-thread check.
 
 use std::io;
+use std::marker::PhantomData;
 
 use rustix::process::Pid;
 
@@ -35,6 +36,26 @@ pub fn thread_count() -> io::Result<usize> {
         })
 }
 
+/// Proof that the calling process had a single thread when it was made.
+///
+/// It stays true as long as the process starts no thread, which husk never
+/// does. It lets a caller check *before* it enters a pid or mount
+/// namespace whose `/proc` no longer shows it (`/proc/self` is missing
+/// there), then fork after. Not `Send`: a proof moved to another thread
+/// would be a lie, since that thread exists.
+#[derive(Debug, Clone, Copy)]
+pub struct SingleThreaded(PhantomData<*const ()>);
+
+impl SingleThreaded {
+    /// Checks the thread count; `EDEADLK` if there is more than one.
+    pub fn check() -> io::Result<SingleThreaded> {
+        if thread_count()? != 1 {
+            return Err(io::Error::from_raw_os_error(libc::EDEADLK));
+        }
+        Ok(SingleThreaded(PhantomData))
+    }
+}
+
 /// `fork(2)`, allowed only while the calling process has a single thread.
 ///
 /// The child of a multi-threaded process may only call async-signal-safe
@@ -53,11 +74,14 @@ pub fn thread_count() -> io::Result<usize> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn fork() -> io::Result<Forked> {
-    if thread_count()? != 1 {
-        return Err(io::Error::from_raw_os_error(libc::EDEADLK));
-    }
-    // SAFETY: the process has exactly one thread (checked above), so no lock
-    // can be held by a thread that does not exist in the child.
+    fork_single_threaded(SingleThreaded::check()?)
+}
+
+/// [`fork`] with the single-thread check made earlier.
+pub fn fork_single_threaded(_proof: SingleThreaded) -> io::Result<Forked> {
+    // SAFETY: the process has exactly one thread (`SingleThreaded` was
+    // checked and the process starts no threads), so no lock can be held by
+    // a thread that does not exist in the child.
     let pid = cvt(unsafe { libc::fork() })?;
     Ok(match Pid::from_raw(pid) {
         Some(pid) => Forked::Parent(pid),

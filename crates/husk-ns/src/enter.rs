@@ -1,1 +1,0 @@
-//! Joining existing namespaces (the `nsenter` engine).
