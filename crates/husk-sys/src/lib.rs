@@ -10,7 +10,10 @@
 //! does not.
 #![deny(missing_docs)]
 
+pub mod locale;
+pub mod netnsid;
 pub mod nsfs;
+pub mod passwd;
 pub mod process;
 
 use std::io;
