@@ -230,6 +230,18 @@ impl Table {
         self.lines.is_empty()
     }
 
+    /// Whether the output depends on the locale's character set: a tree
+    /// (its characters) or text beyond ASCII (what is printable), outside
+    /// JSON.
+    pub fn needs_locale(&self) -> bool {
+        self.format != Format::Json
+            && (self.is_tree()
+                || self
+                    .lines
+                    .iter()
+                    .any(|l| l.cells.iter().any(|c| !c.is_ascii())))
+    }
+
     fn is_tree(&self) -> bool {
         self.columns.iter().any(|c| c.tree)
     }
