@@ -348,11 +348,12 @@ pub fn scan(opts: &ScanOptions) -> Result<Snapshot, ScanError> {
     procfs::walk(opts, &mut snap, &mut queries)?;
     link_parents(&mut snap);
     if opts.nsfs || opts.holders {
-        let mounts = nsfs_mounts(&opts.proc_root.join("self/mountinfo"))
-            .map_err(|source| ScanError::Mountinfo {
+        let mounts = nsfs_mounts(&opts.proc_root.join("self/mountinfo")).map_err(|source| {
+            ScanError::Mountinfo {
                 path: opts.proc_root.join("self/mountinfo"),
                 source,
-            })?;
+            }
+        })?;
         if opts.holders {
             relations::add_mount_holders(&mut snap, &mounts, &mut queries);
         }

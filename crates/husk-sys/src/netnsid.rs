@@ -54,26 +54,12 @@ impl NsIdSocket {
         let req = request(self.seq, ns.as_raw_fd());
         // SAFETY: `req` is a live, initialised buffer of `req.len()` bytes
         // for the whole call; send only reads it.
-        let sent = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                req.as_ptr().cast(),
-                req.len(),
-                0,
-            )
-        };
+        let sent = unsafe { libc::send(self.fd.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) };
         cvt(sent)?;
         let mut buf = [0u8; 256];
         // SAFETY: `buf` is writable for `buf.len()` bytes for the whole
         // call; recv writes at most that many.
-        let got = unsafe {
-            libc::recv(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                0,
-            )
-        };
+        let got = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
         let got = usize::try_from(cvt(got)?).unwrap_or(0);
         parse_reply(&buf[..got.min(buf.len())])
     }
@@ -148,6 +134,9 @@ mod tests {
         assert_eq!(parse_reply(&r).unwrap(), 7);
         r[4..6].copy_from_slice(&(libc::NLMSG_ERROR as u16).to_ne_bytes());
         r[16..20].copy_from_slice(&(-libc::EINVAL).to_ne_bytes());
-        assert_eq!(parse_reply(&r).unwrap_err().raw_os_error(), Some(libc::EINVAL));
+        assert_eq!(
+            parse_reply(&r).unwrap_err().raw_os_error(),
+            Some(libc::EINVAL)
+        );
     }
 }

@@ -18,7 +18,13 @@ pub fn user_name(uid: u32) -> io::Result<Option<Vec<u8>>> {
         // SAFETY: every pointer refers to a live local (`pw`, `result`) or
         // to `buf`, writable for `buf.len()` bytes, for the whole call.
         let rc = unsafe {
-            libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut result)
+            libc::getpwuid_r(
+                uid,
+                &mut pw,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
         };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 2, 0);

@@ -91,7 +91,8 @@ impl Queries {
             let Some(fd) = std::str::from_utf8(name).ok().and_then(|s| s.parse().ok()) else {
                 continue;
             };
-            let Ok(target) = rustix::fs::readlinkat(&fddir, OsStr::from_bytes(name), std::mem::take(buf))
+            let Ok(target) =
+                rustix::fs::readlinkat(&fddir, OsStr::from_bytes(name), std::mem::take(buf))
             else {
                 continue;
             };
@@ -118,7 +119,11 @@ impl Queries {
     }
 
     fn fill_path(&mut self, path: &Path, entry: &mut NsEntry) {
-        if let Ok(fd) = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, rustix::fs::Mode::empty()) {
+        if let Ok(fd) = rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        ) {
             self.fill_from_fd(fd.as_fd(), entry);
             entry.creator_uid = creator_uid(fd.as_fd(), entry.kind);
         }
@@ -159,7 +164,9 @@ fn related(fd: BorrowedFd<'_>, rel: Relation) -> Option<u64> {
 }
 
 fn creator_uid(fd: BorrowedFd<'_>, kind: NsKind) -> Option<u32> {
-    (kind == NsKind::User).then(|| nsfs::owner_uid(fd).ok()).flatten()
+    (kind == NsKind::User)
+        .then(|| nsfs::owner_uid(fd).ok())
+        .flatten()
 }
 
 /// See [`Snapshot::add_ancestors`]. For each listed namespace whose owner
@@ -197,7 +204,12 @@ fn reopen(snap: &Snapshot, i: usize) -> Option<OwnedFd> {
         Origin::OpenFd { pid, fd } => snap.proc_root.join(format!("{pid}/fd/{fd}")),
         Origin::Ancestor => return None,
     };
-    let fd = rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, rustix::fs::Mode::empty()).ok()?;
+    let fd = rustix::fs::open(
+        &path,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ok()?;
     let ino = rustix::fs::fstat(&fd).ok()?.st_ino;
     (ino == ns.ino).then_some(fd)
 }

@@ -63,7 +63,11 @@ fn usage(prog: &Prog, msg: &str) -> anyhow::Error {
 
 /// An `str2num_or_err` failure: range errors carry strerror(ERANGE).
 fn bad_number(prog: &Prog, what: &str, arg: &str, range: bool) -> anyhow::Error {
-    let tail = if range { ": Numerical result out of range" } else { "" };
+    let tail = if range {
+        ": Numerical result out of range"
+    } else {
+        ""
+    };
     fail(prog, format_args!("{what}: '{arg}'{tail}"))
 }
 
@@ -97,7 +101,8 @@ fn parse(prog: &Prog, args: &[OsString]) -> anyhow::Result<Result<Opts, Exit>> {
             'u' => o.no_trunc = true,
             't' => {
                 let kind = NsKind::ALL.into_iter().find(|k| k.proc_name() == arg);
-                let kind = kind.ok_or_else(|| fail(prog, format_args!("unknown namespace type: {arg}")))?;
+                let kind =
+                    kind.ok_or_else(|| fail(prog, format_args!("unknown namespace type: {arg}")))?;
                 o.kinds.get_or_insert(KindSet::NONE).insert(kind);
                 o.is_net |= kind == NsKind::Net;
             }
@@ -119,7 +124,8 @@ fn parse(prog: &Prog, args: &[OsString]) -> anyhow::Result<Result<Opts, Exit>> {
 }
 
 fn parse_pid(prog: &Prog, arg: &str) -> anyhow::Result<i32> {
-    let n = args::parse_i64(arg).map_err(|range| bad_number(prog, "invalid PID argument", arg, range))?;
+    let n = args::parse_i64(arg)
+        .map_err(|range| bad_number(prog, "invalid PID argument", arg, range))?;
     i32::try_from(n).map_err(|_| bad_number(prog, "invalid PID argument", arg, true))
 }
 
@@ -184,7 +190,11 @@ fn add_columns(prog: &Prog, list: &str, columns: &mut Vec<Col>) -> anyhow::Resul
     let mut begin = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let end = if i + 1 == bytes.len() { i + 1 } else if bytes[i] == b',' { i } else {
+        let end = if i + 1 == bytes.len() {
+            i + 1
+        } else if bytes[i] == b',' {
+            i
+        } else {
             i += 1;
             continue;
         };
@@ -195,8 +205,11 @@ fn add_columns(prog: &Prog, list: &str, columns: &mut Vec<Col>) -> anyhow::Resul
             return Err(silent());
         }
         let name = &rest[begin..end];
-        let col = Col::ALL.iter().find(|c| c.name().eq_ignore_ascii_case(name));
-        let col = col.ok_or_else(|| fail(prog, format_args!("unknown column: {}", &rest[begin..])))?;
+        let col = Col::ALL
+            .iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name));
+        let col =
+            col.ok_or_else(|| fail(prog, format_args!("unknown column: {}", &rest[begin..])))?;
         columns.push(*col);
         i += 1;
         begin = i;

@@ -292,7 +292,10 @@ pub(super) fn print_raw(t: &Table, out: &mut Vec<u8>) {
         out.push(b'\n');
     };
     if !t.no_headings {
-        row(&mut t.columns.iter().map(|c| c.name.clone().into_bytes()), out);
+        row(
+            &mut t.columns.iter().map(|c| c.name.clone().into_bytes()),
+            out,
+        );
     }
     for line in t.order() {
         row(&mut (0..n).map(|col| t.cell_bytes(line, col).0), out);

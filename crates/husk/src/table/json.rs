@@ -45,11 +45,13 @@ impl Writer<'_> {
         let named = name.is_some();
         match kind {
             Kind::Object => {
-                self.out.extend_from_slice(if named { b": {\n" } else { b"{\n" });
+                self.out
+                    .extend_from_slice(if named { b": {\n" } else { b"{\n" });
                 self.indent += 1;
             }
             Kind::Array => {
-                self.out.extend_from_slice(if named { b": [\n" } else { b"[\n" });
+                self.out
+                    .extend_from_slice(if named { b": [\n" } else { b"[\n" });
                 self.indent += 1;
             }
             Kind::Value => self.out.extend_from_slice(if named { b": " } else { b" " }),
@@ -69,7 +71,11 @@ impl Writer<'_> {
                 self.indent = self.indent.saturating_sub(1);
                 self.out.push(b'\n');
                 self.indent();
-                self.out.push(if matches!(kind, Kind::Object) { b'}' } else { b']' });
+                self.out.push(if matches!(kind, Kind::Object) {
+                    b'}'
+                } else {
+                    b']'
+                });
             }
             Kind::Value => {}
         }

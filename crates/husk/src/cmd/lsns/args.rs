@@ -25,19 +25,71 @@ enum ArgRule {
 pub const OUTPUT_ALL: char = '\u{80}';
 
 const LONG: &[LongOpt] = &[
-    LongOpt { name: "json", arg: ArgRule::None, val: 'J' },
-    LongOpt { name: "task", arg: ArgRule::Required, val: 'p' },
-    LongOpt { name: "help", arg: ArgRule::None, val: 'h' },
-    LongOpt { name: "output", arg: ArgRule::Required, val: 'o' },
-    LongOpt { name: "output-all", arg: ArgRule::None, val: OUTPUT_ALL },
-    LongOpt { name: "notruncate", arg: ArgRule::None, val: 'u' },
-    LongOpt { name: "version", arg: ArgRule::None, val: 'V' },
-    LongOpt { name: "noheadings", arg: ArgRule::None, val: 'n' },
-    LongOpt { name: "nowrap", arg: ArgRule::None, val: 'W' },
-    LongOpt { name: "list", arg: ArgRule::None, val: 'l' },
-    LongOpt { name: "raw", arg: ArgRule::None, val: 'r' },
-    LongOpt { name: "type", arg: ArgRule::Required, val: 't' },
-    LongOpt { name: "tree", arg: ArgRule::Optional, val: 'T' },
+    LongOpt {
+        name: "json",
+        arg: ArgRule::None,
+        val: 'J',
+    },
+    LongOpt {
+        name: "task",
+        arg: ArgRule::Required,
+        val: 'p',
+    },
+    LongOpt {
+        name: "help",
+        arg: ArgRule::None,
+        val: 'h',
+    },
+    LongOpt {
+        name: "output",
+        arg: ArgRule::Required,
+        val: 'o',
+    },
+    LongOpt {
+        name: "output-all",
+        arg: ArgRule::None,
+        val: OUTPUT_ALL,
+    },
+    LongOpt {
+        name: "notruncate",
+        arg: ArgRule::None,
+        val: 'u',
+    },
+    LongOpt {
+        name: "version",
+        arg: ArgRule::None,
+        val: 'V',
+    },
+    LongOpt {
+        name: "noheadings",
+        arg: ArgRule::None,
+        val: 'n',
+    },
+    LongOpt {
+        name: "nowrap",
+        arg: ArgRule::None,
+        val: 'W',
+    },
+    LongOpt {
+        name: "list",
+        arg: ArgRule::None,
+        val: 'l',
+    },
+    LongOpt {
+        name: "raw",
+        arg: ArgRule::None,
+        val: 'r',
+    },
+    LongOpt {
+        name: "type",
+        arg: ArgRule::Required,
+        val: 't',
+    },
+    LongOpt {
+        name: "tree",
+        arg: ArgRule::Optional,
+        val: 'T',
+    },
 ];
 
 /// Short options and their argument rules (`Jlp:o:nruhVt:T::W`).
@@ -61,7 +113,10 @@ pub enum Item {
 
 /// Splits argv (without argv[0]) into options, in order, and operands.
 pub fn getopt(args: &[OsString]) -> (Vec<Item>, Vec<String>) {
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut items = Vec::new();
     let mut operands = Vec::new();
     let mut i = 0;
@@ -97,7 +152,8 @@ fn long_opt(text: &str, args: &[String], i: &mut usize) -> Item {
                 [] => return Item::Error(format!("unrecognized option '--{name}'")),
                 [one] => one,
                 ref many => {
-                    let list: Vec<String> = many.iter().map(|o| format!(" '--{}'", o.name)).collect();
+                    let list: Vec<String> =
+                        many.iter().map(|o| format!(" '--{}'", o.name)).collect();
                     return Item::Error(format!(
                         "option '--{name}' is ambiguous; possibilities:{}",
                         list.concat()
@@ -197,7 +253,15 @@ mod tests {
 
     #[test]
     fn permutes_and_clusters() {
-        let (items, ops) = run(&["4026531836", "-nJt", "net", "--tree=owner", "-Tparent", "--", "-x"]);
+        let (items, ops) = run(&[
+            "4026531836",
+            "-nJt",
+            "net",
+            "--tree=owner",
+            "-Tparent",
+            "--",
+            "-x",
+        ]);
         assert_eq!(
             items,
             vec![
@@ -228,10 +292,15 @@ mod tests {
                 "option '--t' is ambiguous; possibilities: '--task' '--type' '--tree'".into()
             )]
         );
-        assert_eq!(run(&["-x"]).0, vec![Item::Error("invalid option -- 'x'".into())]);
+        assert_eq!(
+            run(&["-x"]).0,
+            vec![Item::Error("invalid option -- 'x'".into())]
+        );
         assert_eq!(
             run(&["--json=1"]).0,
-            vec![Item::Error("option '--json' doesn't allow an argument".into())]
+            vec![Item::Error(
+                "option '--json' doesn't allow an argument".into()
+            )]
         );
         assert_eq!(
             run(&["-t"]).0,

@@ -61,19 +61,55 @@ impl Col {
     /// Header, width hint, right-aligned, JSON number, help text.
     fn info(self) -> (&'static str, f64, bool, bool, &'static str) {
         match self {
-            Col::Ns => ("NS", 10.0, true, true, "namespace identifier (inode number)"),
+            Col::Ns => (
+                "NS",
+                10.0,
+                true,
+                true,
+                "namespace identifier (inode number)",
+            ),
             Col::Type => ("TYPE", 5.0, false, false, "kind of namespace"),
             Col::Path => ("PATH", 0.0, false, false, "path to the namespace"),
-            Col::Nprocs => ("NPROCS", 5.0, true, true, "number of processes in the namespace"),
+            Col::Nprocs => (
+                "NPROCS",
+                5.0,
+                true,
+                true,
+                "number of processes in the namespace",
+            ),
             Col::Pid => ("PID", 5.0, true, true, "lowest PID in the namespace"),
             Col::Ppid => ("PPID", 5.0, true, true, "PPID of the PID"),
             Col::Command => ("COMMAND", 0.0, false, false, "command line of the PID"),
             Col::Uid => ("UID", 0.0, true, true, "UID of the PID"),
             Col::User => ("USER", 0.0, false, false, "username of the PID"),
-            Col::Netnsid => ("NETNSID", 0.0, true, false, "namespace ID as used by network subsystem"),
-            Col::Nsfs => ("NSFS", 0.0, false, false, "nsfs mountpoint (usually used network subsystem)"),
-            Col::Pns => ("PNS", 10.0, true, true, "parent namespace identifier (inode number)"),
-            Col::Ons => ("ONS", 10.0, true, true, "owner namespace identifier (inode number)"),
+            Col::Netnsid => (
+                "NETNSID",
+                0.0,
+                true,
+                false,
+                "namespace ID as used by network subsystem",
+            ),
+            Col::Nsfs => (
+                "NSFS",
+                0.0,
+                false,
+                false,
+                "nsfs mountpoint (usually used network subsystem)",
+            ),
+            Col::Pns => (
+                "PNS",
+                10.0,
+                true,
+                true,
+                "parent namespace identifier (inode number)",
+            ),
+            Col::Ons => (
+                "ONS",
+                10.0,
+                true,
+                true,
+                "owner namespace identifier (inode number)",
+            ),
         }
     }
 
@@ -240,12 +276,18 @@ fn new_table(o: &Opts) -> Table {
     } else {
         Format::Human
     };
-    t.format(format).no_headings(o.no_headings).name("namespaces");
+    t.format(format)
+        .no_headings(o.no_headings)
+        .name("namespaces");
     let ns_tree = matches!(o.tree, Tree::Owner | Tree::Parent);
     for &col in &o.columns {
         let (name, hint, right, number, _) = col.info();
         let tree = (o.tree == Tree::Process && col == Col::Command) || (ns_tree && col == Col::Ns);
-        let json = if number { JsonType::Number } else { JsonType::String };
+        let json = if number {
+            JsonType::Number
+        } else {
+            JsonType::String
+        };
         t.add_column(
             Column::new(name)
                 .hint(hint)
