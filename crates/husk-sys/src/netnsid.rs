@@ -20,6 +20,10 @@ const NETNSA_FD: u16 = 3;
 const NLMSG_HDRLEN: usize = 16;
 const RTGENMSG_LEN: usize = 4; // struct rtgenmsg, padded to NLMSG_ALIGNTO
 const RTA_HDRLEN: usize = 4;
+// The libc constants are c_int; their values fit the header fields.
+const NLM_F_REQUEST: u16 = 1;
+const NLMSG_ERROR: u16 = 2;
+const AF_UNSPEC: u8 = 0;
 
 /// A `NETLINK_ROUTE` socket for asking netnsids, one request at a time.
 #[derive(Debug)]
@@ -71,10 +75,10 @@ fn request(seq: u32, ns_fd: i32) -> Vec<u8> {
     let mut m = Vec::with_capacity(len);
     m.extend_from_slice(&u32::try_from(len).unwrap_or(0).to_ne_bytes());
     m.extend_from_slice(&libc::RTM_GETNSID.to_ne_bytes());
-    m.extend_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    m.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
     m.extend_from_slice(&seq.to_ne_bytes());
     m.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel fills it
-    m.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
+    m.extend_from_slice(&[AF_UNSPEC, 0, 0, 0]);
     m.extend_from_slice(&8u16.to_ne_bytes()); // rta_len: header + i32
     m.extend_from_slice(&NETNSA_FD.to_ne_bytes());
     m.extend_from_slice(&ns_fd.to_ne_bytes());
@@ -93,7 +97,7 @@ fn i32_at(b: &[u8], at: usize) -> Option<i32> {
 fn parse_reply(b: &[u8]) -> io::Result<i32> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "unexpected RTM_GETNSID reply");
     let kind = u16_at(b, 4).ok_or_else(bad)?;
-    if kind == libc::NLMSG_ERROR as u16 {
+    if kind == NLMSG_ERROR {
         let errno = i32_at(b, NLMSG_HDRLEN).ok_or_else(bad)?;
         return Err(io::Error::from_raw_os_error(errno.saturating_neg()));
     }
@@ -132,7 +136,7 @@ mod tests {
         r[22..24].copy_from_slice(&NETNSA_NSID.to_ne_bytes());
         r[24..28].copy_from_slice(&7i32.to_ne_bytes());
         assert_eq!(parse_reply(&r).unwrap(), 7);
-        r[4..6].copy_from_slice(&(libc::NLMSG_ERROR as u16).to_ne_bytes());
+        r[4..6].copy_from_slice(&NLMSG_ERROR.to_ne_bytes());
         r[16..20].copy_from_slice(&(-libc::EINVAL).to_ne_bytes());
         assert_eq!(
             parse_reply(&r).unwrap_err().raw_os_error(),

@@ -28,6 +28,7 @@ pub const NS_GET_NSTYPE: u32 = io(0x3);
 pub const NS_GET_OWNER_UID: u32 = io(0x4);
 
 /// Whether `fd` is a file on nsfs (that is, a namespace file).
+#[allow(clippy::useless_conversion)] // f_type is not i64 on every target
 pub fn is_nsfs(fd: BorrowedFd<'_>) -> io::Result<bool> {
     let st = rustix::fs::fstatfs(fd)?;
     Ok(i64::from(st.f_type) == NSFS_MAGIC)

@@ -38,10 +38,22 @@ pub enum JsonType {
 }
 
 /// One column: header text and layout rules.
+/// A column's width hint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Hint {
+    /// None: as wide as the data.
+    None,
+    /// Widened to this many cells when data and header are narrower.
+    Cells(usize),
+    /// A fraction of the terminal width, used when shrinking to fit.
+    #[allow(dead_code)] // libsmartcols has it; no husk command uses it yet
+    Fraction(f64),
+}
+
 #[derive(Debug, Clone)]
 pub struct Column {
     name: String,
-    hint: f64,
+    hint: Hint,
     right: bool,
     trunc: bool,
     tree: bool,
@@ -54,7 +66,7 @@ impl Column {
     pub fn new(name: &str) -> Column {
         Column {
             name: name.to_owned(),
-            hint: 0.0,
+            hint: Hint::None,
             right: false,
             trunc: false,
             tree: false,
@@ -63,9 +75,8 @@ impl Column {
         }
     }
 
-    /// Width hint: `>= 1` a width in cells the column is widened to when
-    /// its data is narrower, `< 1` a fraction of the terminal width.
-    pub fn hint(mut self, hint: f64) -> Column {
+    /// Width hint (libsmartcols' `whint`).
+    pub fn hint(mut self, hint: Hint) -> Column {
         self.hint = hint;
         self
     }
@@ -218,16 +229,6 @@ impl Table {
         if let Some(cell) = self.lines[line.0].cells.get_mut(column) {
             *cell = data.into();
         }
-    }
-
-    /// Number of lines.
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    /// Whether the table has no lines.
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
     }
 
     /// Whether the output depends on the locale's character set: a tree

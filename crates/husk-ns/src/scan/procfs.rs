@@ -34,6 +34,7 @@ pub(super) fn walk(
     .map_err(|e| proc_err(e.into()))?;
     let dir = fs::read_dir(root).map_err(proc_err)?;
     let mut link = Vec::with_capacity(64);
+    let nsfs_dev = opts.holders.then(|| nsfs_device(root)).flatten();
     for entry in dir.flatten() {
         let name = entry.file_name();
         if !name.as_bytes().first().is_some_and(u8::is_ascii_digit) {
@@ -70,7 +71,7 @@ pub(super) fn walk(
             add_member(snap, at, idx, proc.pid);
         }
         if opts.holders {
-            queries.scan_fds(&pdir, proc.pid, &mut link);
+            queries.scan_fds(&pdir, proc.pid, nsfs_dev);
         }
         snap.processes.push(proc);
     }
@@ -78,11 +79,18 @@ pub(super) fn walk(
     Ok(())
 }
 
+/// The device of nsfs, from one of our own namespace files.
+fn nsfs_device(root: &Path) -> Option<u64> {
+    rustix::fs::stat(root.join("self/ns/user"))
+        .ok()
+        .map(|st| st.st_dev)
+}
+
 fn add_member(snap: &mut Snapshot, at: usize, idx: usize, pid: u32) {
     let ns = &mut snap.namespaces[at];
     ns.procs.push(idx);
     let lower = match ns.rep {
-        Some(r) => snap.processes.get(r).is_none_or(|p| pid < p.pid),
+        Some(r) => snap.processes.get(r).map_or(true, |p| pid < p.pid),
         None => true,
     };
     if lower {

@@ -11,7 +11,7 @@ use husk_sys::netnsid::{NsIdSocket, NSID_NOT_ASSIGNED};
 use husk_sys::nsfs;
 use rustix::fs::OFlags;
 
-use super::procfs::{ns_path, open_at, parse_ns_link};
+use super::procfs::{ns_path, open_at};
 use super::{NetNsId, NsEntry, NsfsMount, Origin, ScanOptions, Snapshot};
 use crate::NsKind;
 
@@ -78,8 +78,14 @@ impl Queries {
         }
     }
 
-    /// Notes the namespaces that process `pid` holds open as fds.
-    pub(super) fn scan_fds(&mut self, pdir: &OwnedFd, pid: u32, buf: &mut Vec<u8>) {
+    /// Notes the namespaces that process `pid` holds open as fds: the fds
+    /// whose file lives on nsfs (same device as `/proc/self/ns/*`). The
+    /// link text is no help: an fd opened through a bind mount reads as
+    /// the mount's path.
+    pub(super) fn scan_fds(&mut self, pdir: &OwnedFd, pid: u32, nsfs_dev: Option<u64>) {
+        let Some(nsfs_dev) = nsfs_dev else {
+            return;
+        };
         let Some(fddir) = open_at(pdir, "fd", OFlags::RDONLY | OFlags::DIRECTORY) else {
             return;
         };
@@ -91,17 +97,19 @@ impl Queries {
             let Some(fd) = std::str::from_utf8(name).ok().and_then(|s| s.parse().ok()) else {
                 continue;
             };
-            let Ok(target) =
-                rustix::fs::readlinkat(&fddir, OsStr::from_bytes(name), std::mem::take(buf))
-            else {
+            let name = OsStr::from_bytes(name);
+            let Ok(st) = rustix::fs::statat(&fddir, name, rustix::fs::AtFlags::empty()) else {
                 continue;
             };
-            if let Some((kind, ino)) = parse_ns_link(target.as_bytes()) {
-                if self.fd_seen.insert(ino) {
-                    self.fd_held.push((kind, ino, pid, fd));
-                }
+            if st.st_dev != nsfs_dev || !self.fd_seen.insert(st.st_ino) {
+                continue;
             }
-            *buf = target.into_bytes();
+            let kind = open_at(&fddir, name, OFlags::RDONLY)
+                .and_then(|f| nsfs::ns_type(f.as_fd()).ok())
+                .and_then(NsKind::from_clone_flag);
+            if let Some(kind) = kind {
+                self.fd_held.push((kind, st.st_ino, pid, fd));
+            }
         }
     }
 

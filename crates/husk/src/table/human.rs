@@ -2,7 +2,7 @@
 //! cell printing (`print.c`).
 
 use super::text::{raw_escape, safe_encode, safe_width, truncate};
-use super::Table;
+use super::{Hint, Table};
 
 const SEP: &[u8] = b" ";
 
@@ -44,8 +44,10 @@ fn column_width(t: &Table, col: usize) -> Width {
     }
     if w.width < w.min {
         w.width = w.min;
-    } else if c.hint >= 1.0 && (w.width as f64) < c.hint && (w.min as f64) < c.hint {
-        w.width = c.hint as usize;
+    } else if let Hint::Cells(hint) = c.hint {
+        if w.width < hint && w.min < hint {
+            w.width = hint;
+        }
     }
     w
 }
@@ -81,11 +83,14 @@ fn layout(t: &Table) -> Vec<Width> {
             if w.width == w.min || (c.tree && width <= w.treeart) || w.width == 0 {
                 continue;
             }
-            let relative = c.hint > 0.0 && c.hint < 1.0;
+            let relative = match c.hint {
+                Hint::Fraction(f) => Some(f),
+                _ => None,
+            };
             let shrink = match stage {
-                1 => c.trunc && relative && w.width as f64 >= c.hint * term as f64,
+                1 => c.trunc && relative.is_some_and(|f| w.width as f64 >= f * term as f64),
                 2 => c.trunc,
-                _ => relative,
+                _ => relative.is_some(),
             };
             if shrink {
                 w.width -= 1;

@@ -8,7 +8,7 @@ use husk_ns::NsKind;
 
 use super::Opts;
 use crate::cli::Prog;
-use crate::table::{Column, Format, JsonType, LineId, Table};
+use crate::table::{Column, Format, Hint, JsonType, LineId, Table};
 
 /// What the tree shows (`-T`), or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,54 +58,48 @@ impl Col {
         Col::Ons,
     ];
 
-    /// Header, width hint, right-aligned, JSON number, help text.
-    fn info(self) -> (&'static str, f64, bool, bool, &'static str) {
+    /// Header, width hint (0: none), right-aligned, JSON number, help.
+    fn info(self) -> (&'static str, usize, bool, bool, &'static str) {
         match self {
-            Col::Ns => (
-                "NS",
-                10.0,
-                true,
-                true,
-                "namespace identifier (inode number)",
-            ),
-            Col::Type => ("TYPE", 5.0, false, false, "kind of namespace"),
-            Col::Path => ("PATH", 0.0, false, false, "path to the namespace"),
+            Col::Ns => ("NS", 10, true, true, "namespace identifier (inode number)"),
+            Col::Type => ("TYPE", 5, false, false, "kind of namespace"),
+            Col::Path => ("PATH", 0, false, false, "path to the namespace"),
             Col::Nprocs => (
                 "NPROCS",
-                5.0,
+                5,
                 true,
                 true,
                 "number of processes in the namespace",
             ),
-            Col::Pid => ("PID", 5.0, true, true, "lowest PID in the namespace"),
-            Col::Ppid => ("PPID", 5.0, true, true, "PPID of the PID"),
-            Col::Command => ("COMMAND", 0.0, false, false, "command line of the PID"),
-            Col::Uid => ("UID", 0.0, true, true, "UID of the PID"),
-            Col::User => ("USER", 0.0, false, false, "username of the PID"),
+            Col::Pid => ("PID", 5, true, true, "lowest PID in the namespace"),
+            Col::Ppid => ("PPID", 5, true, true, "PPID of the PID"),
+            Col::Command => ("COMMAND", 0, false, false, "command line of the PID"),
+            Col::Uid => ("UID", 0, true, true, "UID of the PID"),
+            Col::User => ("USER", 0, false, false, "username of the PID"),
             Col::Netnsid => (
                 "NETNSID",
-                0.0,
+                0,
                 true,
                 false,
                 "namespace ID as used by network subsystem",
             ),
             Col::Nsfs => (
                 "NSFS",
-                0.0,
+                0,
                 false,
                 false,
                 "nsfs mountpoint (usually used network subsystem)",
             ),
             Col::Pns => (
                 "PNS",
-                10.0,
+                10,
                 true,
                 true,
                 "parent namespace identifier (inode number)",
             ),
             Col::Ons => (
                 "ONS",
-                10.0,
+                10,
                 true,
                 true,
                 "owner namespace identifier (inode number)",
@@ -290,7 +284,11 @@ fn new_table(o: &Opts) -> Table {
         };
         t.add_column(
             Column::new(name)
-                .hint(hint)
+                .hint(if hint > 0 {
+                    Hint::Cells(hint)
+                } else {
+                    Hint::None
+                })
                 .right(right && !(ns_tree && col == Col::Ns))
                 .trunc(col == Col::Command && !o.no_trunc)
                 .tree(tree)
