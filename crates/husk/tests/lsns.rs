@@ -59,20 +59,35 @@ fi
 unshare --net="$T/husk-hold" true
 "#;
 
+/// How the tools are run inside the scenario.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// stdout is a file.
+    File,
+    /// stdout is a terminal this many columns wide (through `script`).
+    Tty(u32),
+    /// As the unprivileged user `nobody` (65534), stdout a file.
+    Nobody,
+}
+
 /// Runs every case in one fresh scenario; returns the mismatches.
-fn compare(cases: &[&str], env: &[(&str, &str)], tty_columns: Option<u32>) -> Vec<String> {
+fn compare(cases: &[&str], env: &[(&str, &str)], mode: Mode) -> Vec<String> {
     let links = MultiCall::new();
     let bin = links.path("lsns");
     let husk_dir = bin.parent().expect("link dir");
     let tmp = common::tempdir();
     let t = tmp.path();
     std::fs::write(t.join("cases"), cases.join("\n") + "\n").expect("write cases");
-    let run = match tty_columns {
+    let run = match mode {
         // `script` gives the tool a terminal; its output goes to the file.
-        Some(cols) => format!(
+        Mode::Tty(cols) => format!(
             "COLUMNS={cols} script -qec \"lsns $args\" /dev/null </dev/null >\"$out.out\" 2>\"$out.err\""
         ),
-        None => "eval \"lsns $args\" >\"$out.out\" 2>\"$out.err\"".to_owned(),
+        Mode::File => "eval \"lsns $args\" >\"$out.out\" 2>\"$out.err\"".to_owned(),
+        // setpriv execs, so the tool keeps the pid set up for it.
+        Mode::Nobody => "eval \"setpriv --reuid=65534 --regid=65534 --clear-groups lsns $args\" \
+             >\"$out.out\" 2>\"$out.err\""
+            .to_owned(),
     };
     let script = format!(
         "set -u\nT={t}\nexport T\n{FIXTURES}\nexport NETNS USERNS WPID\nn=0\n\
@@ -108,6 +123,12 @@ fn compare(cases: &[&str], env: &[(&str, &str)], tty_columns: Option<u32>) -> Ve
         let read = |tool: &str, ext: &str| {
             std::fs::read(t.join(format!("{n}.{tool}.{ext}"))).unwrap_or_default()
         };
+        let rc = String::from_utf8_lossy(&read("ref", "rc")).trim().to_owned();
+        assert!(
+            matches!(rc.as_str(), "0" | "1"),
+            "lsns {case}: the reference did not run (status {rc:?}): {}",
+            String::from_utf8_lossy(&read("ref", "err"))
+        );
         for ext in ["out", "err", "rc"] {
             let (want, got) = (read("ref", ext), read("husk", ext));
             if want != got {
@@ -125,8 +146,8 @@ fn compare(cases: &[&str], env: &[(&str, &str)], tty_columns: Option<u32>) -> Ve
     diffs
 }
 
-fn assert_same(cases: &[&str], env: &[(&str, &str)], tty: Option<u32>) {
-    let diffs = compare(cases, env, tty);
+fn assert_same(cases: &[&str], env: &[(&str, &str)], mode: Mode) {
+    let diffs = compare(cases, env, mode);
     assert!(
         diffs.is_empty(),
         "{} mismatches:\n{}",
@@ -168,7 +189,7 @@ fn default_and_formats_match_util_linux() {
             "--output-all -n -u",
         ],
         &[("LANG", "C.UTF-8")],
-        None,
+        Mode::File,
     );
 }
 
@@ -203,7 +224,7 @@ fn types_tasks_and_columns_match_util_linux() {
             "--task=1 -o UID,USER",
         ],
         &[("LANG", "C.UTF-8")],
-        None,
+        Mode::File,
     );
 }
 
@@ -232,7 +253,7 @@ fn trees_match_util_linux() {
             "-Tprocess -J -t ipc",
         ],
         &[("LANG", "C.UTF-8")],
-        None,
+        Mode::File,
     );
 }
 
@@ -245,7 +266,7 @@ fn ascii_locale_matches_util_linux() {
     assert_same(
         &["", "-Towner", "-r", "-p $WPID", "-t ipc"],
         &[("LANG", "C"), ("LC_ALL", "C")],
-        None,
+        Mode::File,
     );
 }
 
@@ -266,7 +287,7 @@ fn namespace_argument_matches_util_linux() {
             "-o NS,PID $NETNS",
         ],
         &[("LANG", "C.UTF-8")],
-        None,
+        Mode::File,
     );
 }
 
@@ -289,9 +310,33 @@ fn terminal_output_matches_util_linux() {
                 "-p $WPID",
             ],
             &[("LANG", "C.UTF-8")],
-            Some(cols),
+            Mode::Tty(cols),
         );
     }
+}
+
+#[test]
+fn unprivileged_user_matches_util_linux() {
+    require_root!();
+    require_tool!("setpriv");
+    if !require_reference() {
+        return;
+    }
+    // nobody sees only its own processes' namespaces; relations and
+    // netnsids of the others are out of reach.
+    assert_same(
+        &[
+            "",
+            "-Towner",
+            "-Tparent",
+            "--output-all",
+            "-J",
+            "-t net -o +PNS,ONS",
+            "-p 1",
+        ],
+        &[("LANG", "C.UTF-8")],
+        Mode::Nobody,
+    );
 }
 
 #[test]
@@ -330,7 +375,7 @@ fn bad_input_matches_util_linux() {
             "99999999999999999999999",
         ],
         &[("LANG", "C.UTF-8")],
-        None,
+        Mode::File,
     );
 }
 
