@@ -123,7 +123,9 @@ fn compare(cases: &[&str], env: &[(&str, &str)], mode: Mode) -> Vec<String> {
         let read = |tool: &str, ext: &str| {
             std::fs::read(t.join(format!("{n}.{tool}.{ext}"))).unwrap_or_default()
         };
-        let rc = String::from_utf8_lossy(&read("ref", "rc")).trim().to_owned();
+        let rc = String::from_utf8_lossy(&read("ref", "rc"))
+            .trim()
+            .to_owned();
         assert!(
             matches!(rc.as_str(), "0" | "1"),
             "lsns {case}: the reference did not run (status {rc:?}): {}",

@@ -12,11 +12,12 @@ use husk_sys::nsfs;
 use rustix::fs::OFlags;
 
 use super::procfs::{ns_path, open_at};
-use super::{NetNsId, NsEntry, NsfsMount, Origin, ScanOptions, Snapshot};
+use super::{KindSet, NetNsId, NsEntry, NsfsMount, Origin, ScanOptions, Snapshot};
 use crate::NsKind;
 
 /// What to ask about each new namespace, and the state for asking it.
 pub(super) struct Queries {
+    kinds: KindSet,
     relations: bool,
     netnsid: bool,
     socket: Option<NsIdSocket>,
@@ -29,6 +30,7 @@ pub(super) struct Queries {
 impl Queries {
     pub(super) fn new(opts: &ScanOptions) -> Queries {
         Queries {
+            kinds: opts.kinds,
             relations: opts.relations,
             netnsid: opts.netnsid,
             socket: None,
@@ -116,7 +118,7 @@ impl Queries {
     /// Adds the fd-held namespaces no process is in.
     pub(super) fn finish_fd_holders(&mut self, snap: &mut Snapshot) {
         for (kind, ino, pid, fd) in std::mem::take(&mut self.fd_held) {
-            if snap.index.contains_key(&ino) {
+            if snap.index.contains_key(&ino) || !self.kinds.contains(kind) {
                 continue;
             }
             let mut entry = NsEntry::new(kind, ino, Origin::OpenFd { pid, fd });
@@ -141,7 +143,7 @@ impl Queries {
 /// Adds the namespaces bind-mounted on nsfs that no process is in.
 pub(super) fn add_mount_holders(snap: &mut Snapshot, mounts: &[NsfsMount], q: &mut Queries) {
     for m in mounts {
-        if snap.index.contains_key(&m.ino) {
+        if snap.index.contains_key(&m.ino) || !q.kinds.contains(m.kind) {
             continue;
         }
         let mut entry = NsEntry::new(m.kind, m.ino, Origin::BindMount(m.target.clone()));
