@@ -432,3 +432,24 @@ fn own_namespaces_are_listed() {
         "{list:?}"
     );
 }
+
+#[test]
+fn getopt_errors_name_argv0_as_typed() {
+    // glibc's getopt prints argv[0] itself; the hint uses the short name.
+    let links = MultiCall::new();
+    let bin = links.path("lsns");
+    let out = output(&mut Command::new(&bin).arg("-x"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{}: invalid option -- 'x'\nTry 'lsns --help' for more information.\n",
+            bin.display()
+        )
+    );
+    let out = output(&mut husk(["lsns", "--bogus"]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "husk lsns: unrecognized option '--bogus'\nTry 'husk lsns --help' for more information.\n"
+    );
+}

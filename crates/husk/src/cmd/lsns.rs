@@ -42,7 +42,13 @@ const MAX_COLUMNS: usize = Col::ALL.len() * 2;
 
 pub fn run(prog: &Prog, argv: Vec<OsString>) -> Outcome {
     let args = argv.get(1..).unwrap_or_default();
-    let opts = match parse(prog, args)? {
+    // glibc's getopt names the program by argv[0] as typed
+    // (`/usr/bin/lsns: invalid option`); everything else by its short name.
+    let argv0 = match argv.first() {
+        Some(a) if !prog.name().contains(' ') => a.to_string_lossy().into_owned(),
+        _ => prog.name().to_owned(),
+    };
+    let opts = match parse(prog, &argv0, args)? {
         Ok(opts) => opts,
         Err(exit) => return Ok(exit),
     };
@@ -56,8 +62,8 @@ fn fail(prog: &Prog, msg: impl std::fmt::Display) -> anyhow::Error {
 }
 
 /// A getopt error: the message and the `--help` hint.
-fn usage(prog: &Prog, msg: &str) -> anyhow::Error {
-    eprintln!("{prog}: {msg}\nTry '{prog} --help' for more information.");
+fn usage(prog: &Prog, argv0: &str, msg: &str) -> anyhow::Error {
+    eprintln!("{argv0}: {msg}\nTry '{prog} --help' for more information.");
     Reported(Exit::FAILURE).into()
 }
 
@@ -73,13 +79,13 @@ fn bad_number(prog: &Prog, what: &str, arg: &str, range: bool) -> anyhow::Error 
 
 /// Options in command-line order, each acted on as getopt returns it (so
 /// the first bad one is the one reported), then the operand.
-fn parse(prog: &Prog, args: &[OsString]) -> anyhow::Result<Result<Opts, Exit>> {
+fn parse(prog: &Prog, argv0: &str, args: &[OsString]) -> anyhow::Result<Result<Opts, Exit>> {
     let (items, operands) = args::getopt(args);
     let mut o = Opts::default();
     let mut excl: Option<char> = None; // -J and -r exclude each other
     for item in items {
         let (c, arg) = match item {
-            Item::Error(msg) => return Err(usage(prog, &msg)),
+            Item::Error(msg) => return Err(usage(prog, argv0, &msg)),
             Item::Opt(c, arg) => (c, arg.unwrap_or_default()),
         };
         if c == 'J' || c == 'r' {
@@ -116,7 +122,7 @@ fn parse(prog: &Prog, args: &[OsString]) -> anyhow::Result<Result<Opts, Exit>> {
                 println!("{} from husk {}", prog.command(), env!("CARGO_PKG_VERSION"));
                 return Ok(Err(Exit::OK));
             }
-            _ => return Err(usage(prog, &format!("invalid option -- '{c}'"))),
+            _ => return Err(usage(prog, argv0, &format!("invalid option -- '{c}'"))),
         }
     }
     defaults(prog, &mut o, operands.first())?;
