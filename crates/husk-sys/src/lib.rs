@@ -11,7 +11,10 @@
 #![deny(missing_docs)]
 
 pub mod creds;
+pub mod locale;
+pub mod netnsid;
 pub mod nsfs;
+pub mod passwd;
 pub mod pidfd;
 pub mod process;
 pub mod signal;

@@ -6,6 +6,7 @@
 
 mod cli;
 mod cmd;
+mod table;
 
 use std::ffi::OsString;
 use std::path::Path;

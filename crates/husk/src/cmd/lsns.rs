@@ -1,9 +1,260 @@
-//! `lsns`: not yet implemented.
+//! `lsns`: list namespaces, as util-linux 2.38 `lsns` does.
+//!
+//! Parse (getopt-exact, see `args`), decide columns and tree mode the way
+//! util-linux's `main()` does, scan `/proc` once with [`husk_ns::scan`],
+//! then lay out lines (`output`) and print them with [`crate::table`].
+//! `docs/lsns.md` lists the steps in order.
+
+mod args;
+mod output;
 
 use std::ffi::OsString;
+use std::io::Write;
 
-use crate::cli::{Outcome, Prog};
+use anyhow::Context;
+use husk_ns::scan::{self, KindSet, ScanOptions};
+use husk_ns::NsKind;
 
-pub fn run(_prog: &Prog, _args: Vec<OsString>) -> Outcome {
-    anyhow::bail!("not implemented yet")
+use crate::cli::{Exit, Outcome, Prog, Reported};
+use args::{Item, OUTPUT_ALL};
+use output::{Col, Tree};
+
+/// Everything the command line asked for.
+#[derive(Debug, Default)]
+struct Opts {
+    json: bool,
+    raw: bool,
+    no_headings: bool,
+    no_trunc: bool,
+    no_wrap: bool,
+    force_list: bool,
+    tree: Tree,
+    task: i32,
+    kinds: Option<KindSet>,
+    is_net: bool,
+    columns: Vec<Col>,
+    output: Option<String>,
+    ns: u64,
+}
+
+/// util-linux keeps at most twice the number of known columns.
+const MAX_COLUMNS: usize = Col::ALL.len() * 2;
+
+pub fn run(prog: &Prog, argv: Vec<OsString>) -> Outcome {
+    let args = argv.get(1..).unwrap_or_default();
+    // glibc's getopt names the program by argv[0] as typed
+    // (`/usr/bin/lsns: invalid option`); everything else by its short name.
+    let argv0 = match argv.first() {
+        Some(a) if !prog.name().contains(' ') => a.to_string_lossy().into_owned(),
+        _ => prog.name().to_owned(),
+    };
+    let opts = match parse(prog, &argv0, args)? {
+        Ok(opts) => opts,
+        Err(exit) => return Ok(exit),
+    };
+    list(prog, &opts)
+}
+
+/// Prints `PROG: msg` and fails with status 1, like `errx(EXIT_FAILURE)`.
+fn fail(prog: &Prog, msg: impl std::fmt::Display) -> anyhow::Error {
+    eprintln!("{prog}: {msg}");
+    Reported(Exit::FAILURE).into()
+}
+
+/// A getopt error: the message and the `--help` hint.
+fn usage(prog: &Prog, argv0: &str, msg: &str) -> anyhow::Error {
+    eprintln!("{argv0}: {msg}\nTry '{prog} --help' for more information.");
+    Reported(Exit::FAILURE).into()
+}
+
+/// An `str2num_or_err` failure: range errors carry strerror(ERANGE).
+fn bad_number(prog: &Prog, what: &str, arg: &str, range: bool) -> anyhow::Error {
+    let tail = if range {
+        ": Numerical result out of range"
+    } else {
+        ""
+    };
+    fail(prog, format_args!("{what}: '{arg}'{tail}"))
+}
+
+/// Options in command-line order, each acted on as getopt returns it (so
+/// the first bad one is the one reported), then the operand.
+fn parse(prog: &Prog, argv0: &str, args: &[OsString]) -> anyhow::Result<Result<Opts, Exit>> {
+    let (items, operands) = args::getopt(args);
+    let mut o = Opts::default();
+    let mut excl: Option<char> = None; // -J and -r exclude each other
+    for item in items {
+        let (c, arg) = match item {
+            Item::Error(msg) => return Err(usage(prog, argv0, &msg)),
+            Item::Opt(c, arg) => (c, arg.unwrap_or_default()),
+        };
+        if c == 'J' || c == 'r' {
+            match excl {
+                Some(prev) if prev != c => {
+                    return Err(fail(prog, "mutually exclusive arguments: --json --raw"))
+                }
+                _ => excl = Some(c),
+            }
+        }
+        match c {
+            'J' => o.json = true,
+            'l' => o.force_list = true,
+            'o' => o.output = Some(arg),
+            OUTPUT_ALL => o.columns = Col::ALL.to_vec(),
+            'p' => o.task = parse_pid(prog, &arg)?,
+            'n' => o.no_headings = true,
+            'r' => (o.raw, o.no_wrap) = (true, true),
+            'u' => o.no_trunc = true,
+            't' => {
+                let kind = NsKind::ALL.into_iter().find(|k| k.proc_name() == arg);
+                let kind =
+                    kind.ok_or_else(|| fail(prog, format_args!("unknown namespace type: {arg}")))?;
+                o.kinds.get_or_insert(KindSet::NONE).insert(kind);
+                o.is_net |= kind == NsKind::Net;
+            }
+            'W' => o.no_wrap = true,
+            'T' => o.tree = parse_tree(prog, &arg)?,
+            'h' => {
+                print!("{}", output::help(prog));
+                return Ok(Err(Exit::OK));
+            }
+            'V' => {
+                println!("{} from husk {}", prog.command(), env!("CARGO_PKG_VERSION"));
+                return Ok(Err(Exit::OK));
+            }
+            _ => return Err(usage(prog, argv0, &format!("invalid option -- '{c}'"))),
+        }
+    }
+    defaults(prog, &mut o, operands.first())?;
+    Ok(Ok(o))
+}
+
+fn parse_pid(prog: &Prog, arg: &str) -> anyhow::Result<i32> {
+    let n = args::parse_i64(arg)
+        .map_err(|range| bad_number(prog, "invalid PID argument", arg, range))?;
+    i32::try_from(n).map_err(|_| bad_number(prog, "invalid PID argument", arg, true))
+}
+
+fn parse_tree(prog: &Prog, arg: &str) -> anyhow::Result<Tree> {
+    let name = arg.strip_prefix('=').unwrap_or(arg);
+    Ok(match name {
+        "" | "owner" => Tree::Owner,
+        "parent" => Tree::Parent,
+        "process" => Tree::Process,
+        _ => return Err(fail(prog, format_args!("unknown tree type: {name}"))),
+    })
+}
+
+/// The operand, default columns and tree mode, then `-o`: in util-linux's
+/// order, which is why `-o` never changes whether a tree is drawn.
+fn defaults(prog: &Prog, o: &mut Opts, operand: Option<&String>) -> anyhow::Result<()> {
+    if let Some(ns) = operand {
+        if o.task != 0 {
+            return Err(fail(prog, "--task is mutually exclusive with <namespace>"));
+        }
+        o.ns = args::parse_u64(ns)
+            .map_err(|range| bad_number(prog, "invalid namespace argument", ns, range))?;
+        if o.tree == Tree::None && !o.force_list {
+            o.tree = Tree::Process;
+        }
+        if o.columns.is_empty() {
+            o.columns = vec![Col::Pid, Col::Ppid, Col::User, Col::Command];
+        }
+    }
+    if o.columns.is_empty() {
+        o.columns = vec![Col::Ns, Col::Type, Col::Nprocs, Col::Pid, Col::User];
+        if o.is_net {
+            o.columns.extend([Col::Netnsid, Col::Nsfs]);
+        }
+        o.columns.push(Col::Command);
+        if o.tree == Tree::None && !o.force_list {
+            o.tree = Tree::Process;
+        }
+    }
+    if let Some(list) = o.output.take() {
+        add_columns(prog, &list, &mut o.columns)?;
+    }
+    Ok(())
+}
+
+/// `-o LIST` / `-o +LIST`, with util-linux's quirks: a trailing comma
+/// belongs to the last name, an empty name fails without a message, and
+/// the unknown-column message shows the rest of the list.
+fn add_columns(prog: &Prog, list: &str, columns: &mut Vec<Col>) -> anyhow::Result<()> {
+    let silent = || anyhow::Error::from(Reported(Exit::FAILURE));
+    let rest = match list.strip_prefix('+') {
+        Some(rest) => rest,
+        None => {
+            columns.clear();
+            list
+        }
+    };
+    if rest.is_empty() {
+        return Err(silent());
+    }
+    let bytes = rest.as_bytes();
+    let mut begin = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let end = if i + 1 == bytes.len() {
+            i + 1
+        } else if bytes[i] == b',' {
+            i
+        } else {
+            i += 1;
+            continue;
+        };
+        if columns.len() >= MAX_COLUMNS {
+            return Err(silent());
+        }
+        if end <= begin {
+            return Err(silent());
+        }
+        let name = &rest[begin..end];
+        let col = Col::ALL
+            .iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name));
+        let col =
+            col.ok_or_else(|| fail(prog, format_args!("unknown column: {}", &rest[begin..])))?;
+        columns.push(*col);
+        i += 1;
+        begin = i;
+    }
+    Ok(())
+}
+
+/// Scan, build the table, print it.
+fn list(prog: &Prog, o: &Opts) -> Outcome {
+    let has = |c: Col| o.columns.contains(&c);
+    let relations = matches!(o.tree, Tree::Owner | Tree::Parent) || has(Col::Pns) || has(Col::Ons);
+    let scan_opts = ScanOptions::new("/proc")
+        .kinds(o.kinds.unwrap_or(KindSet::ALL))
+        .relations(relations)
+        .netnsid(has(Col::Netnsid))
+        .nsfs(has(Col::Nsfs));
+    let mut snap = match scan::scan(&scan_opts) {
+        Ok(snap) => snap,
+        Err(e @ scan::ScanError::Mountinfo { .. }) => {
+            eprintln!("{prog}: {}", crate::cli::error_line(&e.into()));
+            return Ok(Exit(32));
+        }
+        Err(e) => return Err(e).context("cannot scan processes"),
+    };
+    if matches!(o.tree, Tree::Owner | Tree::Parent) {
+        snap.add_ancestors();
+    }
+    let view = output::View::new(o, &snap);
+    let table = if o.ns != 0 {
+        let Some(at) = snap.position(o.ns) else {
+            return Err(fail(prog, format_args!("not found namespace: {}", o.ns)));
+        };
+        view.namespace_processes(at)
+    } else {
+        view.namespaces()
+    };
+    let mut out = std::io::stdout().lock();
+    match table.print(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(fail(prog, "write error")),
+        _ => Ok(Exit::OK),
+    }
 }

@@ -1,0 +1,254 @@
+//! Facts asked of the kernel once per namespace (owner, parent, netnsid,
+//! creator uid), and namespaces found through them or through holders.
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use husk_sys::netnsid::{NsIdSocket, NSID_NOT_ASSIGNED};
+use husk_sys::nsfs;
+use rustix::fs::OFlags;
+
+use super::procfs::{ns_path, open_at};
+use super::{KindSet, NetNsId, NsEntry, NsfsMount, Origin, ScanOptions, Snapshot};
+use crate::NsKind;
+
+/// What to ask about each new namespace, and the state for asking it.
+pub(super) struct Queries {
+    kinds: KindSet,
+    relations: bool,
+    netnsid: bool,
+    socket: Option<NsIdSocket>,
+    socket_tried: bool,
+    /// Namespaces seen in fds: (kind, ino, pid, fd), first holder wins.
+    fd_held: Vec<(NsKind, u64, u32, u32)>,
+    fd_seen: HashSet<u64>,
+}
+
+impl Queries {
+    pub(super) fn new(opts: &ScanOptions) -> Queries {
+        Queries {
+            kinds: opts.kinds,
+            relations: opts.relations,
+            netnsid: opts.netnsid,
+            socket: None,
+            socket_tried: false,
+            fd_held: Vec::new(),
+            fd_seen: HashSet::new(),
+        }
+    }
+
+    fn wanted(&self, kind: NsKind) -> bool {
+        self.relations || (self.netnsid && kind == NsKind::Net)
+    }
+
+    /// Fills the per-namespace facts of a namespace first seen in the
+    /// process directory `pdir`.
+    pub(super) fn fill(&mut self, pdir: &OwnedFd, entry: &mut NsEntry) {
+        if !self.wanted(entry.kind) {
+            return;
+        }
+        let mut path = [0u8; 16];
+        let name = OsStr::from_bytes(ns_path(entry.kind, &mut path));
+        if let Some(fd) = open_at(pdir, name, OFlags::RDONLY) {
+            self.fill_from_fd(fd.as_fd(), entry);
+        }
+    }
+
+    fn fill_from_fd(&mut self, fd: BorrowedFd<'_>, entry: &mut NsEntry) {
+        if self.relations {
+            entry.owner = related(fd, Relation::Owner);
+            if matches!(entry.kind, NsKind::Pid | NsKind::User) {
+                entry.parent = related(fd, Relation::Parent);
+            }
+        }
+        if self.netnsid && entry.kind == NsKind::Net {
+            entry.netnsid = self.nsid(fd);
+        }
+    }
+
+    fn nsid(&mut self, fd: BorrowedFd<'_>) -> Option<NetNsId> {
+        if !self.socket_tried {
+            self.socket_tried = true;
+            self.socket = NsIdSocket::open().ok();
+        }
+        match self.socket.as_mut()?.nsid(fd).ok()? {
+            NSID_NOT_ASSIGNED => Some(NetNsId::Unassigned),
+            id => u32::try_from(id).ok().map(NetNsId::Id),
+        }
+    }
+
+    /// Notes the namespaces that process `pid` holds open as fds: the fds
+    /// whose file lives on nsfs (same device as `/proc/self/ns/*`). The
+    /// link text is no help: an fd opened through a bind mount reads as
+    /// the mount's path.
+    pub(super) fn scan_fds(&mut self, pdir: &OwnedFd, pid: u32, nsfs_dev: Option<u64>) {
+        let Some(nsfs_dev) = nsfs_dev else {
+            return;
+        };
+        let Some(fddir) = open_at(pdir, "fd", OFlags::RDONLY | OFlags::DIRECTORY) else {
+            return;
+        };
+        let Ok(dir) = rustix::fs::Dir::read_from(&fddir) else {
+            return;
+        };
+        for entry in dir.flatten() {
+            let name = entry.file_name().to_bytes();
+            let Some(fd) = std::str::from_utf8(name).ok().and_then(|s| s.parse().ok()) else {
+                continue;
+            };
+            let name = OsStr::from_bytes(name);
+            let Ok(st) = rustix::fs::statat(&fddir, name, rustix::fs::AtFlags::empty()) else {
+                continue;
+            };
+            if st.st_dev != nsfs_dev || !self.fd_seen.insert(st.st_ino) {
+                continue;
+            }
+            let kind = open_at(&fddir, name, OFlags::RDONLY)
+                .and_then(|f| nsfs::ns_type(f.as_fd()).ok())
+                .and_then(NsKind::from_clone_flag);
+            if let Some(kind) = kind {
+                self.fd_held.push((kind, st.st_ino, pid, fd));
+            }
+        }
+    }
+
+    /// Adds the fd-held namespaces no process is in.
+    pub(super) fn finish_fd_holders(&mut self, snap: &mut Snapshot) {
+        for (kind, ino, pid, fd) in std::mem::take(&mut self.fd_held) {
+            if snap.index.contains_key(&ino) || !self.kinds.contains(kind) {
+                continue;
+            }
+            let mut entry = NsEntry::new(kind, ino, Origin::OpenFd { pid, fd });
+            let path = snap.proc_root.join(format!("{pid}/fd/{fd}"));
+            self.fill_path(&path, &mut entry);
+            snap.insert(entry);
+        }
+    }
+
+    fn fill_path(&mut self, path: &Path, entry: &mut NsEntry) {
+        if let Ok(fd) = rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        ) {
+            self.fill_from_fd(fd.as_fd(), entry);
+            entry.creator_uid = creator_uid(fd.as_fd(), entry.kind);
+        }
+    }
+}
+
+/// Adds the namespaces bind-mounted on nsfs that no process is in.
+pub(super) fn add_mount_holders(snap: &mut Snapshot, mounts: &[NsfsMount], q: &mut Queries) {
+    for m in mounts {
+        if snap.index.contains_key(&m.ino) || !q.kinds.contains(m.kind) {
+            continue;
+        }
+        let mut entry = NsEntry::new(m.kind, m.ino, Origin::BindMount(m.target.clone()));
+        q.fill_path(&m.target, &mut entry);
+        snap.insert(entry);
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Relation {
+    Owner,
+    Parent,
+}
+
+/// Inode of the owner or parent of the namespace `fd`, with the fd of it.
+fn related_fd(fd: BorrowedFd<'_>, rel: Relation) -> Option<(u64, OwnedFd)> {
+    let other = match rel {
+        Relation::Owner => nsfs::owner_userns(fd),
+        Relation::Parent => nsfs::parent_ns(fd),
+    }
+    .ok()?;
+    let ino = rustix::fs::fstat(&other).ok()?.st_ino;
+    Some((ino, other))
+}
+
+fn related(fd: BorrowedFd<'_>, rel: Relation) -> Option<u64> {
+    related_fd(fd, rel).map(|(ino, _)| ino)
+}
+
+fn creator_uid(fd: BorrowedFd<'_>, kind: NsKind) -> Option<u32> {
+    (kind == NsKind::User)
+        .then(|| nsfs::owner_uid(fd).ok())
+        .flatten()
+}
+
+/// See [`Snapshot::add_ancestors`]. For each listed namespace whose owner
+/// or parent is not listed, reopens it (through its lowest-pid process or
+/// its holder) and walks up with `NS_GET_USERNS`/`NS_GET_PARENT`, adding
+/// what is missing, as util-linux does for `--tree=owner|parent`.
+pub(super) fn add_ancestors(snap: &mut Snapshot) {
+    let mut i = 0;
+    while i < snap.namespaces.len() {
+        let ns = &snap.namespaces[i];
+        let missing = |id: Option<u64>| id.is_some_and(|id| !snap.index.contains_key(&id));
+        if missing(ns.parent) || missing(ns.owner) {
+            if let Some(fd) = reopen(snap, i) {
+                for rel in [Relation::Parent, Relation::Owner] {
+                    if let Some((ino, other)) = related_fd(fd.as_fd(), rel) {
+                        add_from_fd(snap, other.as_fd(), ino);
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    snap.sort();
+}
+
+fn reopen(snap: &Snapshot, i: usize) -> Option<OwnedFd> {
+    let ns = &snap.namespaces[i];
+    let path = match &ns.origin {
+        Origin::Process => {
+            let pid = ns.rep(snap)?.pid;
+            snap.proc_root
+                .join(format!("{pid}/ns/{}", ns.kind.proc_name()))
+        }
+        Origin::BindMount(p) => p.clone(),
+        Origin::OpenFd { pid, fd } => snap.proc_root.join(format!("{pid}/fd/{fd}")),
+        Origin::Ancestor => return None,
+    };
+    let fd = rustix::fs::open(
+        &path,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ok()?;
+    let ino = rustix::fs::fstat(&fd).ok()?.st_ino;
+    (ino == ns.ino).then_some(fd)
+}
+
+/// Adds the namespace `fd` (inode `ino`) and, recursively, its missing
+/// parent and owner.
+fn add_from_fd(snap: &mut Snapshot, fd: BorrowedFd<'_>, ino: u64) {
+    if snap.index.contains_key(&ino) {
+        return;
+    }
+    let Some(kind) = nsfs::ns_type(fd).ok().and_then(NsKind::from_clone_flag) else {
+        return;
+    };
+    let mut entry = NsEntry::new(kind, ino, Origin::Ancestor);
+    let owner = related_fd(fd, Relation::Owner);
+    let parent = related_fd(fd, Relation::Parent);
+    entry.owner = owner.as_ref().map(|(i, _)| *i);
+    entry.parent = parent.as_ref().map(|(i, _)| *i);
+    entry.creator_uid = creator_uid(fd, kind);
+    entry.nsfs = snap
+        .mounts
+        .iter()
+        .filter(|m| m.ino == ino && m.kind == kind)
+        .map(|m| m.target.clone())
+        .collect();
+    snap.insert(entry);
+    for (id, other) in [parent, owner].into_iter().flatten() {
+        if id != ino {
+            add_from_fd(snap, other.as_fd(), id);
+        }
+    }
+}
