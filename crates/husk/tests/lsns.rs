@@ -438,7 +438,7 @@ fn getopt_errors_name_argv0_as_typed() {
     // glibc's getopt prints argv[0] itself; the hint uses the short name.
     let links = MultiCall::new();
     let bin = links.path("lsns");
-    let out = output(&mut Command::new(&bin).arg("-x"));
+    let out = output(Command::new(&bin).arg("-x"));
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
