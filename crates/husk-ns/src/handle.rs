@@ -95,11 +95,12 @@ impl Namespace {
     /// such as `/run/netns/NAME`, or `/proc/self/fd/N`).
     pub fn open(path: impl AsRef<Path>) -> Result<Namespace, NsError> {
         let path = path.as_ref();
-        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| NsError::Open {
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(
+            |e| NsError::Open {
                 path: path.to_owned(),
                 source: e.into(),
-            })?;
+            },
+        )?;
         Namespace::from_fd(fd).map_err(|e| match e {
             NsError::NotNamespace { .. } => NsError::NotNamespace {
                 path: path.to_owned(),
@@ -265,7 +266,16 @@ mod tests {
     #[test]
     fn wrong_kind_is_reported() {
         let err = Namespace::open_kind("/proc/self/ns/net", NsKind::Uts).unwrap_err();
-        assert!(matches!(err, NsError::WrongKind { found: NsKind::Net, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                NsError::WrongKind {
+                    found: NsKind::Net,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -10,8 +10,11 @@
 //! does not.
 #![deny(missing_docs)]
 
+pub mod exec;
 pub mod nsfs;
 pub mod process;
+pub mod signal;
+pub mod unshare;
 
 use std::io;
 

@@ -27,7 +27,12 @@ pub fn thread_count() -> io::Result<usize> {
     rest.split_ascii_whitespace()
         .nth(17)
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no num_threads in /proc/self/stat"))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no num_threads in /proc/self/stat",
+            )
+        })
 }
 
 /// `fork(2)`, allowed only while the calling process has a single thread.

@@ -79,11 +79,7 @@ pub fn parse<T: clap::Parser>(prog: &Prog, args: Vec<OsString>) -> Result<T, any
                 return Err(Reported(Exit::OK).into());
             }
             ErrorKind::DisplayVersion => {
-                println!(
-                    "{} from husk {}",
-                    prog.command(),
-                    env!("CARGO_PKG_VERSION")
-                );
+                println!("{} from husk {}", prog.command(), env!("CARGO_PKG_VERSION"));
                 return Err(Reported(Exit::OK).into());
             }
             _ => {

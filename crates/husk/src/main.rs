@@ -58,7 +58,9 @@ fn main() -> ExitCode {
         _ => match cmd::lookup(&name) {
             Some(run) => cli::finish(run(&Prog::new(&format!("husk {name}")), args)),
             None => {
-                eprintln!("husk: unknown command '{name}'\nTry 'husk --help' for more information.");
+                eprintln!(
+                    "husk: unknown command '{name}'\nTry 'husk --help' for more information."
+                );
                 ExitCode::from(1)
             }
         },

@@ -19,7 +19,10 @@ fn unknown_command_is_one_clear_error() {
     let out = output(&mut husk(["frobnicate"]));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("husk: unknown command 'frobnicate'"), "{err}");
+    assert!(
+        err.starts_with("husk: unknown command 'frobnicate'"),
+        "{err}"
+    );
 }
 
 #[test]

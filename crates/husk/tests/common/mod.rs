@@ -136,7 +136,10 @@ pub struct ChildGuard(pub Child);
 
 impl ChildGuard {
     pub fn spawn(cmd: &mut Command) -> ChildGuard {
-        ChildGuard(cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}")))
+        ChildGuard(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}")),
+        )
     }
 
     pub fn pid(&self) -> u32 {
