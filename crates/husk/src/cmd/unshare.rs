@@ -21,28 +21,52 @@ use crate::cli::{self, Exit, Outcome, Prog, Reported};
 )]
 struct Args {
     /// unshare mounts namespace
-    #[arg(short = 'm', long, value_name = "file", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'm')]
+    mflag: bool,
+    /// unshare mounts namespace, persisted on <file> if given
+    #[arg(long = "mount", value_name = "file", num_args = 0..=1, require_equals = true)]
     mount: Option<Option<PathBuf>>,
-    /// unshare UTS namespace (hostname etc)
-    #[arg(short = 'u', long, value_name = "file", num_args = 0..=1, require_equals = true)]
+    /// unshare UTS namespace
+    #[arg(short = 'u')]
+    uflag: bool,
+    /// unshare UTS namespace, persisted on <file> if given
+    #[arg(long = "uts", value_name = "file", num_args = 0..=1, require_equals = true)]
     uts: Option<Option<PathBuf>>,
     /// unshare System V IPC namespace
-    #[arg(short = 'i', long, value_name = "file", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'i')]
+    iflag: bool,
+    /// unshare System V IPC namespace, persisted on <file> if given
+    #[arg(long = "ipc", value_name = "file", num_args = 0..=1, require_equals = true)]
     ipc: Option<Option<PathBuf>>,
     /// unshare network namespace
-    #[arg(short = 'n', long, value_name = "file", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'n')]
+    nflag: bool,
+    /// unshare network namespace, persisted on <file> if given
+    #[arg(long = "net", value_name = "file", num_args = 0..=1, require_equals = true)]
     net: Option<Option<PathBuf>>,
     /// unshare pid namespace
-    #[arg(short = 'p', long, value_name = "file", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'p')]
+    pflag: bool,
+    /// unshare pid namespace, persisted on <file> if given
+    #[arg(long = "pid", value_name = "file", num_args = 0..=1, require_equals = true)]
     pid: Option<Option<PathBuf>>,
     /// unshare user namespace
-    #[arg(short = 'U', long, value_name = "file", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'U')]
+    u_flag: bool,
+    /// unshare user namespace, persisted on <file> if given
+    #[arg(long = "user", value_name = "file", num_args = 0..=1, require_equals = true)]
     user: Option<Option<PathBuf>>,
     /// unshare cgroup namespace
-    #[arg(short = 'C', long, value_name = "file", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'C')]
+    c_flag: bool,
+    /// unshare cgroup namespace, persisted on <file> if given
+    #[arg(long = "cgroup", value_name = "file", num_args = 0..=1, require_equals = true)]
     cgroup: Option<Option<PathBuf>>,
     /// unshare time namespace
-    #[arg(short = 'T', long, value_name = "file", num_args = 0..=1, require_equals = true)]
+    #[arg(short = 'T')]
+    t_flag: bool,
+    /// unshare time namespace, persisted on <file> if given
+    #[arg(long = "time", value_name = "file", num_args = 0..=1, require_equals = true)]
     time: Option<Option<PathBuf>>,
 
     /// fork before launching <program>
@@ -138,19 +162,20 @@ fn build(a: Args) -> anyhow::Result<Unshare> {
         ..Unshare::default()
     };
     let kinds = [
-        (NsKind::Mnt, a.mount),
-        (NsKind::Uts, a.uts),
-        (NsKind::Ipc, a.ipc),
-        (NsKind::Net, a.net),
-        (NsKind::Pid, a.pid),
-        (NsKind::User, a.user),
-        (NsKind::Cgroup, a.cgroup),
-        (NsKind::Time, a.time),
+        (NsKind::Mnt, a.mflag, a.mount),
+        (NsKind::Uts, a.uflag, a.uts),
+        (NsKind::Ipc, a.iflag, a.ipc),
+        (NsKind::Net, a.nflag, a.net),
+        (NsKind::Pid, a.pflag, a.pid),
+        (NsKind::User, a.u_flag, a.user),
+        (NsKind::Cgroup, a.c_flag, a.cgroup),
+        (NsKind::Time, a.t_flag, a.time),
     ];
-    for (kind, opt) in kinds {
-        let Some(file) = opt else { continue };
-        u.kinds.push(kind);
-        if let Some(path) = file {
+    for (kind, short, long) in kinds {
+        if short || long.is_some() {
+            u.kinds.push(kind);
+        }
+        if let Some(Some(path)) = long {
             u.persist.push(PersistTarget { kind, path });
         }
     }
