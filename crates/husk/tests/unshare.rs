@@ -63,7 +63,12 @@ fn hostname_set_inside_is_invisible_outside() {
     require_root!();
     let outside = stdout_ok(&mut Command::new("hostname"));
     let name = unique("uts");
-    let inside = stdout_ok(&mut unshare(["-u", "sh", "-c", &format!("hostname {name}; hostname")]));
+    let inside = stdout_ok(&mut unshare([
+        "-u",
+        "sh",
+        "-c",
+        &format!("hostname {name}; hostname"),
+    ]));
     assert_eq!(inside.trim(), name);
     assert_eq!(stdout_ok(&mut Command::new("hostname")), outside);
 }
@@ -95,7 +100,12 @@ fn mount_inside_is_invisible_outside() {
 #[test]
 fn map_root_user_maps_uid_0_to_the_caller() {
     require_root!();
-    let out = stdout_ok(&mut unshare(["-r", "sh", "-c", "id -u; cat /proc/self/uid_map"]));
+    let out = stdout_ok(&mut unshare([
+        "-r",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map",
+    ]));
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("0"));
     let map: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
@@ -112,13 +122,20 @@ fn map_users_ranges_are_written_for_root() {
         "-c",
         "cat /proc/self/uid_map /proc/self/gid_map",
     ]));
-    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(rows, [["0", "100000", "1000"], ["0", "100000", "1000"]]);
 }
 
 #[test]
 fn overlapping_maps_fail_clearly_before_anything_happens() {
-    let out = output(&mut unshare(["--map-users=0:1000:10", "--map-users=5:3000:1", "true"]));
+    let out = output(&mut unshare([
+        "--map-users=0:1000:10",
+        "--map-users=5:3000:1",
+        "true",
+    ]));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -133,7 +150,13 @@ fn overlapping_maps_fail_clearly_before_anything_happens() {
 #[test]
 fn boottime_offset_shows_in_uptime() {
     require_root!();
-    let uptime = |text: &str| text.split_whitespace().next().unwrap().parse::<f64>().unwrap();
+    let uptime = |text: &str| {
+        text.split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
     let host = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
     let inside = uptime(&stdout_ok(&mut unshare([
         "-T",
@@ -143,7 +166,10 @@ fn boottime_offset_shows_in_uptime() {
         "cat",
         "/proc/uptime",
     ])));
-    assert!(inside - host > 86000.0 && inside - host < 86800.0, "{host} {inside}");
+    assert!(
+        inside - host > 86000.0 && inside - host < 86800.0,
+        "{host} {inside}"
+    );
     let offsets = stdout_ok(&mut unshare([
         "-T",
         "--monotonic=-1",
@@ -151,7 +177,10 @@ fn boottime_offset_shows_in_uptime() {
         "cat",
         "/proc/self/timens_offsets",
     ]));
-    assert!(offsets.contains("monotonic") && offsets.contains("-1"), "{offsets}");
+    assert!(
+        offsets.contains("monotonic") && offsets.contains("-1"),
+        "{offsets}"
+    );
 }
 
 #[test]
@@ -178,7 +207,12 @@ fn persistent_mount_and_pid_namespaces_with_fork() {
     let _g = (MountGuard(mnt.clone()), MountGuard(pid.clone()));
     let mnt_arg = format!("--mount={}", mnt.display());
     let pid_arg = format!("--pid={}", pid.display());
-    stdout_ok(&mut unshare(["-f", mnt_arg.as_str(), pid_arg.as_str(), "true"]));
+    stdout_ok(&mut unshare([
+        "-f",
+        mnt_arg.as_str(),
+        pid_arg.as_str(),
+        "true",
+    ]));
     assert!(is_mounted(&mnt) && is_mounted(&pid));
     // The persisted mount namespace is enterable after its creator exited.
     stdout_ok(Command::new("nsenter").arg(&mnt_arg).arg("true"));
@@ -220,10 +254,13 @@ fn start_child(kill_child: bool) -> (ChildGuard, u32) {
     if kill_child {
         cmd.arg("--kill-child");
     }
-    cmd.args(["sh", "-c", "echo $$; exec sleep 100"]).stdout(Stdio::piped());
+    cmd.args(["sh", "-c", "echo $$; exec sleep 100"])
+        .stdout(Stdio::piped());
     let mut guard = ChildGuard::spawn(&mut cmd);
     let mut line = String::new();
-    BufReader::new(guard.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(guard.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     (guard, line.trim().parse().unwrap())
 }
 
@@ -276,7 +313,10 @@ fn exit_code_and_signal_propagate() {
     assert_eq!(out.status.signal(), Some(libc::SIGTERM));
     // Seen from a shell: 128+N.
     let husk = common::husk_bin();
-    let script = format!("{} unshare -f sh -c 'kill -USR1 $$'; echo $?", husk.display());
+    let script = format!(
+        "{} unshare -f sh -c 'kill -USR1 $$'; echo $?",
+        husk.display()
+    );
     let out = stdout_ok(Command::new("sh").args(["-c", &script]));
     assert_eq!(out.trim(), (128 + libc::SIGUSR1).to_string());
 }
@@ -286,7 +326,12 @@ fn mount_proc_without_pid_namespace_mounts_this_pid_namespace() {
     require_root!();
     // As util-linux: a fresh proc of the current pid namespace (all host
     // processes), in a new mount namespace so the host's /proc is untouched.
-    let out = stdout_ok(&mut unshare(["--mount-proc", "sh", "-c", "ls /proc | grep -c '^[0-9]'"]));
+    let out = stdout_ok(&mut unshare([
+        "--mount-proc",
+        "sh",
+        "-c",
+        "ls /proc | grep -c '^[0-9]'",
+    ]));
     assert!(out.trim().parse::<u32>().unwrap() > 3, "{out}");
     assert!(Path::new("/proc/self").exists());
 }
@@ -309,12 +354,34 @@ fn root_and_wd_apply_before_exec() {
 #[test]
 fn setuid_setgid_and_keep_caps() {
     require_root!();
-    let out = stdout_ok(&mut unshare(["-S", "65534", "-G", "65534", "sh", "-c", "id -u; id -g; id -G"]));
+    let out = stdout_ok(&mut unshare([
+        "-S",
+        "65534",
+        "-G",
+        "65534",
+        "sh",
+        "-c",
+        "id -u; id -g; id -G",
+    ]));
     assert_eq!(out.lines().collect::<Vec<_>>(), ["65534", "65534", "65534"]);
-    let out = stdout_ok(&mut unshare(["-r", "--keep-caps", "grep", "CapAmb", "/proc/self/status"]));
-    assert_ne!(out.split_whitespace().nth(1), Some("0000000000000000"), "{out}");
+    let out = stdout_ok(&mut unshare([
+        "-r",
+        "--keep-caps",
+        "grep",
+        "CapAmb",
+        "/proc/self/status",
+    ]));
+    assert_ne!(
+        out.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{out}"
+    );
     let out = stdout_ok(&mut unshare(["-r", "grep", "CapAmb", "/proc/self/status"]));
-    assert_eq!(out.split_whitespace().nth(1), Some("0000000000000000"), "{out}");
+    assert_eq!(
+        out.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -335,6 +402,12 @@ fn propagation_and_setgroups_values() {
         "grep ' / / ' /proc/self/mountinfo",
     ]));
     assert!(!out.is_empty());
-    let out = stdout_ok(&mut unshare(["-U", "--setgroups", "deny", "cat", "/proc/self/setgroups"]));
+    let out = stdout_ok(&mut unshare([
+        "-U",
+        "--setgroups",
+        "deny",
+        "cat",
+        "/proc/self/setgroups",
+    ]));
     assert_eq!(out.trim(), "deny");
 }
