@@ -76,6 +76,37 @@ pub fn resolve(file: &Path, text: &str, kind: &'static str) -> Result<u32, IdMap
         .ok_or_else(unknown)
 }
 
+/// The system's subordinate range for `uid` (`/etc/subuid` for
+/// [`IdKind::Uid`], `/etc/subgid` for [`IdKind::Gid`]), looked up by the
+/// name `/etc/passwd` gives `uid`, or by the number.
+pub fn for_user(kind: super::IdKind, uid: u32) -> Result<IdRange, IdMapError> {
+    let name = name_of(Path::new("/etc/passwd"), uid);
+    range(Path::new(kind.subid_file()), name.as_deref(), uid)
+}
+
+/// Identity ranges for every id the caller's user namespace maps, from a
+/// `uid_map`/`gid_map` file (`--map-users=all`).
+pub fn all_mapped(map_file: &Path) -> Result<Vec<IdRange>, IdMapError> {
+    let text = std::fs::read_to_string(map_file).map_err(|source| IdMapError::ReadSubIds {
+        path: map_file.to_owned(),
+        source,
+    })?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<u32> = l
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            (f.len() == 3).then(|| IdRange {
+                inner: f[0],
+                outer: f[0],
+                count: f[2],
+            })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,35 +145,4 @@ mod tests {
         assert_eq!(name_of(f.path(), 1234).as_deref(), Some("husk-test"));
         assert_eq!(name_of(f.path(), 9), None);
     }
-}
-
-/// The system's subordinate range for `uid` (`/etc/subuid` for
-/// [`IdKind::Uid`], `/etc/subgid` for [`IdKind::Gid`]), looked up by the
-/// name `/etc/passwd` gives `uid`, or by the number.
-pub fn for_user(kind: super::IdKind, uid: u32) -> Result<IdRange, IdMapError> {
-    let name = name_of(Path::new("/etc/passwd"), uid);
-    range(Path::new(kind.subid_file()), name.as_deref(), uid)
-}
-
-/// Identity ranges for every id the caller's user namespace maps, from a
-/// `uid_map`/`gid_map` file (`--map-users=all`).
-pub fn all_mapped(map_file: &Path) -> Result<Vec<IdRange>, IdMapError> {
-    let text = std::fs::read_to_string(map_file).map_err(|source| IdMapError::ReadSubIds {
-        path: map_file.to_owned(),
-        source,
-    })?;
-    Ok(text
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<u32> = l
-                .split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            (f.len() == 3).then(|| IdRange {
-                inner: f[0],
-                outer: f[0],
-                count: f[2],
-            })
-        })
-        .collect())
 }
