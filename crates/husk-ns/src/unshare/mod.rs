@@ -146,6 +146,10 @@ pub enum UnshareError {
     /// `--monotonic`/`--boottime` without a time namespace.
     #[error("options --monotonic and --boottime require unsharing of a time namespace (-T)")]
     TimeNeedsTimeNs,
+    /// A pid namespace persisted without `fork`: it has no process yet, so
+    /// its `pid_for_children` file cannot be bound.
+    #[error("persisting a pid namespace needs --fork (it exists once its first process does)")]
+    PidPersistNeedsFork,
     /// `--setgroups=allow` with a one-line gid map, which needs `deny`.
     #[error("options --setgroups=allow and --map-group are mutually exclusive")]
     SetgroupsConflict,
@@ -278,11 +282,15 @@ impl Unshare {
             (Some(_), _) => Some(SetGroups::Deny),
             (None, s) => s,
         };
+        let fork = self.fork || self.kill_child.is_some();
+        if !fork && self.persist.iter().any(|t| t.kind == NsKind::Pid) {
+            return Err(UnshareError::PidPersistNeedsFork);
+        }
         let mut persist = self.persist.clone();
         persist.sort_by_key(|t| persist::BIND_ORDER.iter().position(|k| *k == t.kind));
         Ok(Plan {
             flags,
-            fork: self.fork || self.kill_child.is_some(),
+            fork,
             persist,
             setgroups,
             own_uid_map,
