@@ -17,55 +17,57 @@ use crate::cli::{self, Exit, Outcome, Prog, Reported};
 #[command(
     about = "Run a program with some namespaces unshared from the parent.",
     args_override_self = true,
+    next_line_help = false,
+    after_help = "--map-users/--map-groups also take outer,inner,count (util-linux 2.38), auto and all.\n\nFor more details see unshare(1).",
     override_usage = "unshare [options] [<program> [<argument>...]]"
 )]
 struct Args {
     /// unshare mounts namespace
-    #[arg(short = 'm')]
+    #[arg(short = 'm', hide = true)]
     mflag: bool,
-    /// unshare mounts namespace, persisted on <file> if given
+    /// unshare mounts namespace (-m)
     #[arg(long = "mount", value_name = "file", num_args = 0..=1, require_equals = true)]
     mount: Option<Option<PathBuf>>,
     /// unshare UTS namespace
-    #[arg(short = 'u')]
+    #[arg(short = 'u', hide = true)]
     uflag: bool,
-    /// unshare UTS namespace, persisted on <file> if given
+    /// unshare UTS namespace (-u)
     #[arg(long = "uts", value_name = "file", num_args = 0..=1, require_equals = true)]
     uts: Option<Option<PathBuf>>,
     /// unshare System V IPC namespace
-    #[arg(short = 'i')]
+    #[arg(short = 'i', hide = true)]
     iflag: bool,
-    /// unshare System V IPC namespace, persisted on <file> if given
+    /// unshare System V IPC namespace (-i)
     #[arg(long = "ipc", value_name = "file", num_args = 0..=1, require_equals = true)]
     ipc: Option<Option<PathBuf>>,
     /// unshare network namespace
-    #[arg(short = 'n')]
+    #[arg(short = 'n', hide = true)]
     nflag: bool,
-    /// unshare network namespace, persisted on <file> if given
+    /// unshare network namespace (-n)
     #[arg(long = "net", value_name = "file", num_args = 0..=1, require_equals = true)]
     net: Option<Option<PathBuf>>,
     /// unshare pid namespace
-    #[arg(short = 'p')]
+    #[arg(short = 'p', hide = true)]
     pflag: bool,
-    /// unshare pid namespace, persisted on <file> if given
+    /// unshare pid namespace (-p)
     #[arg(long = "pid", value_name = "file", num_args = 0..=1, require_equals = true)]
     pid: Option<Option<PathBuf>>,
     /// unshare user namespace
-    #[arg(short = 'U')]
+    #[arg(short = 'U', hide = true)]
     u_flag: bool,
-    /// unshare user namespace, persisted on <file> if given
+    /// unshare user namespace (-U)
     #[arg(long = "user", value_name = "file", num_args = 0..=1, require_equals = true)]
     user: Option<Option<PathBuf>>,
     /// unshare cgroup namespace
-    #[arg(short = 'C')]
+    #[arg(short = 'C', hide = true)]
     c_flag: bool,
-    /// unshare cgroup namespace, persisted on <file> if given
+    /// unshare cgroup namespace (-C)
     #[arg(long = "cgroup", value_name = "file", num_args = 0..=1, require_equals = true)]
     cgroup: Option<Option<PathBuf>>,
     /// unshare time namespace
-    #[arg(short = 'T')]
+    #[arg(short = 'T', hide = true)]
     t_flag: bool,
-    /// unshare time namespace, persisted on <file> if given
+    /// unshare time namespace (-T)
     #[arg(long = "time", value_name = "file", num_args = 0..=1, require_equals = true)]
     time: Option<Option<PathBuf>>,
 
@@ -88,20 +90,20 @@ struct Args {
     #[arg(long)]
     map_auto: bool,
     /// map count users from outeruid to inneruid (implies --user)
-    #[arg(long, value_name = "inner:outer:count|outer,inner,count|auto|all")]
+    #[arg(long, value_name = "inner:outer:count")]
     map_users: Vec<String>,
     /// map count groups from outergid to innergid (implies --user)
-    #[arg(long, value_name = "inner:outer:count|outer,inner,count|auto|all")]
+    #[arg(long, value_name = "inner:outer:count")]
     map_groups: Vec<String>,
 
-    /// when dying, kill the forked child (implies --fork); defaults to SIGKILL
+    /// when dying, kill the forked child (default SIGKILL; implies --fork)
     #[arg(long, value_name = "signame", num_args = 0..=1, require_equals = true)]
     kill_child: Option<Option<String>>,
     /// mount proc filesystem first (implies --mount)
     #[arg(long, value_name = "dir", num_args = 0..=1, require_equals = true)]
     mount_proc: Option<Option<PathBuf>>,
-    /// modify mount propagation in mount namespace
-    #[arg(long, value_name = "slave|shared|private|unchanged")]
+    /// mount propagation: slave, shared, private, unchanged
+    #[arg(long, value_name = "mode")]
     propagation: Option<String>,
     /// control the setgroups syscall in user namespaces
     #[arg(long, value_name = "allow|deny")]
