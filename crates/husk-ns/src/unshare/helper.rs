@@ -6,8 +6,8 @@
 //! mount namespace. So, as util-linux does, the unsharing process forks a
 //! helper first, unshares, then tells the helper to act on its behalf.
 //!
-//! Messages are fixed 8-byte records ([`Msg`]); each side has its own enum
-//! that encodes into one.
+//! Messages are fixed 8-byte records ([`Msg`]); each helper has one enum per
+//! direction (orders in, reports out) implementing [`Wire`].
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -18,6 +18,14 @@ use rustix::process::{waitpid, Pid, WaitOptions, WaitStatus};
 
 /// One message: a tag, three small fields, and a 32-bit value.
 pub(crate) type Msg = [u8; 8];
+
+/// A message type that travels as one [`Msg`].
+pub(crate) trait Wire: Sized {
+    /// The record for this message.
+    fn encode(&self) -> Msg;
+    /// The message a record holds; `None` for garbage.
+    fn decode(m: &Msg) -> Option<Self>;
+}
 
 /// Packs a message.
 pub(crate) fn msg(tag: u8, a: u8, value: i32) -> Msg {

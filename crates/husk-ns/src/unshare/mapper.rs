@@ -9,15 +9,59 @@
 use std::io;
 use std::path::PathBuf;
 
-use super::helper::{msg, value, Helper, HelperEnd, Msg};
+use super::helper::{msg, value, Helper, HelperEnd, Msg, Wire};
 use crate::idmap::write::{run_helper, write_map};
 use crate::idmap::{IdKind, IdMap, IdMapError};
 
-const GO: u8 = 1;
-const DONE: u8 = 10;
-const WRITE_FAILED: u8 = 11;
-const EXEC_FAILED: u8 = 12;
-const TOOL_FAILED: u8 = 13;
+/// The one order to the id-map helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ToHelper {
+    /// The parent has unshared its user namespace: write the maps.
+    Go,
+}
+
+/// Reports from the id-map helper; `gid` says which map failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ToParent {
+    /// Both maps are written.
+    Done,
+    /// Writing `/proc/PARENT/{uid,gid}_map` failed with `errno`.
+    WriteFailed { gid: bool, errno: i32 },
+    /// `newuidmap`/`newgidmap` could not be run (`errno`).
+    ExecFailed { gid: bool, errno: i32 },
+    /// `newuidmap`/`newgidmap` exited with `status` (it printed why).
+    ToolFailed { gid: bool, status: i32 },
+}
+
+impl Wire for ToHelper {
+    fn encode(&self) -> Msg {
+        msg(1, 0, 0)
+    }
+    fn decode(m: &Msg) -> Option<ToHelper> {
+        (m[0] == 1).then_some(ToHelper::Go)
+    }
+}
+
+impl Wire for ToParent {
+    fn encode(&self) -> Msg {
+        match *self {
+            ToParent::Done => msg(1, 0, 0),
+            ToParent::WriteFailed { gid, errno } => msg(2, u8::from(gid), errno),
+            ToParent::ExecFailed { gid, errno } => msg(3, u8::from(gid), errno),
+            ToParent::ToolFailed { gid, status } => msg(4, u8::from(gid), status),
+        }
+    }
+    fn decode(m: &Msg) -> Option<ToParent> {
+        let (gid, v) = (m[1] != 0, value(m));
+        match m[0] {
+            1 => Some(ToParent::Done),
+            2 => Some(ToParent::WriteFailed { gid, errno: v }),
+            3 => Some(ToParent::ExecFailed { gid, errno: v }),
+            4 => Some(ToParent::ToolFailed { gid, status: v }),
+            _ => None,
+        }
+    }
+}
 
 /// Maps for the helper to write, and how.
 #[derive(Debug, Clone)]
@@ -34,61 +78,49 @@ pub(crate) struct MapJob {
 pub(crate) struct MapHelper {
     helper: Helper,
     parent: u32,
-    job: MapJob,
 }
 
 impl MapHelper {
     /// Forks the helper. Call before unsharing.
     pub(crate) fn spawn(job: MapJob) -> io::Result<MapHelper> {
         let parent = std::process::id();
-        let for_child = job.clone();
-        let helper = Helper::spawn(move |end| helper_main(&end, parent, &for_child))?;
-        Ok(MapHelper {
-            helper,
-            parent,
-            job,
-        })
+        let helper = Helper::spawn(move |end| helper_main(&end, parent, &job))?;
+        Ok(MapHelper { helper, parent })
     }
 
     /// Tells the helper the user namespace exists; waits until the maps
     /// are written (or why not).
     pub(crate) fn go(self) -> Result<(), IdMapError> {
-        let eof = || IdMapError::HelperExec {
+        let broken = |kind| IdMapError::HelperExec {
             tool: "id map helper",
-            source: io::Error::from(io::ErrorKind::UnexpectedEof),
+            source: io::Error::from(kind),
         };
         let reply = self
             .helper
-            .ask(msg(GO, 0, 0))
+            .ask(ToHelper::Go.encode())
             .map_err(|source| IdMapError::HelperExec {
                 tool: "id map helper",
                 source,
             })?
-            .ok_or_else(eof)?;
+            .ok_or_else(|| broken(io::ErrorKind::UnexpectedEof))?;
+        let report = ToParent::decode(&reply).ok_or_else(|| broken(io::ErrorKind::InvalidData))?;
         let _ = self.helper.reap();
-        let kind = if reply[1] == 0 {
-            IdKind::Uid
-        } else {
-            IdKind::Gid
-        };
-        let v = value(&reply);
-        match reply[0] {
-            DONE => Ok(()),
-            WRITE_FAILED => Err(IdMapError::Write {
-                path: PathBuf::from(format!("/proc/{}/{}", self.parent, kind.map_file())),
-                source: io::Error::from_raw_os_error(v),
+        let kind = |gid: bool| if gid { IdKind::Gid } else { IdKind::Uid };
+        match report {
+            ToParent::Done => Ok(()),
+            ToParent::WriteFailed { gid, errno } => Err(IdMapError::Write {
+                path: PathBuf::from(format!("/proc/{}/{}", self.parent, kind(gid).map_file())),
+                source: io::Error::from_raw_os_error(errno),
             }),
-            EXEC_FAILED => Err(IdMapError::HelperExec {
-                tool: kind.helper(),
-                source: io::Error::from_raw_os_error(v),
+            ToParent::ExecFailed { gid, errno } => Err(IdMapError::HelperExec {
+                tool: kind(gid).helper(),
+                source: io::Error::from_raw_os_error(errno),
             }),
-            TOOL_FAILED => Err(IdMapError::HelperFailed {
-                tool: kind.helper(),
-                status: v,
+            ToParent::ToolFailed { gid, status } => Err(IdMapError::HelperFailed {
+                tool: kind(gid).helper(),
+                status,
             }),
-            _ => Err(eof()),
         }
-        .map(|()| drop(self.job))
     }
 }
 
@@ -98,7 +130,7 @@ impl MapHelper {
 /// original namespaces and privileges. Waits for `GO`, writes the uid map
 /// then the gid map of its parent, reports once, exits.
 fn helper_main(end: &HelperEnd, parent: u32, job: &MapJob) -> i32 {
-    if end.order().map(|m| m[0]) != Some(GO) {
+    if end.order().as_ref().and_then(ToHelper::decode) != Some(ToHelper::Go) {
         return 1;
     }
     let proc_dir = PathBuf::from(format!("/proc/{parent}"));
@@ -111,21 +143,60 @@ fn helper_main(end: &HelperEnd, parent: u32, job: &MapJob) -> i32 {
             run_helper(kind, parent, map)
         };
         if let Err(e) = result {
-            end.report(report_of(kind, &e));
+            end.report(report_of(kind, &e).encode());
             return 1;
         }
     }
-    end.report(msg(DONE, 0, 0));
+    end.report(ToParent::Done.encode());
     0
 }
 
-fn report_of(kind: IdKind, e: &IdMapError) -> Msg {
-    let which = u8::from(kind == IdKind::Gid);
+fn report_of(kind: IdKind, e: &IdMapError) -> ToParent {
+    let gid = kind == IdKind::Gid;
     let errno = |s: &io::Error| s.raw_os_error().unwrap_or(libc::EIO);
     match e {
-        IdMapError::Write { source, .. } => msg(WRITE_FAILED, which, errno(source)),
-        IdMapError::HelperExec { source, .. } => msg(EXEC_FAILED, which, errno(source)),
-        IdMapError::HelperFailed { status, .. } => msg(TOOL_FAILED, which, *status),
-        _ => msg(0, which, 0),
+        IdMapError::Write { source, .. } => ToParent::WriteFailed {
+            gid,
+            errno: errno(source),
+        },
+        IdMapError::HelperFailed { status, .. } => ToParent::ToolFailed {
+            gid,
+            status: *status,
+        },
+        IdMapError::HelperExec { source, .. } => ToParent::ExecFailed {
+            gid,
+            errno: errno(source),
+        },
+        _ => ToParent::ExecFailed {
+            gid,
+            errno: libc::EINVAL,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        assert_eq!(ToHelper::decode(&ToHelper::Go.encode()), Some(ToHelper::Go));
+        for m in [
+            ToParent::Done,
+            ToParent::WriteFailed {
+                gid: true,
+                errno: libc::EPERM,
+            },
+            ToParent::ExecFailed {
+                gid: false,
+                errno: libc::ENOENT,
+            },
+            ToParent::ToolFailed {
+                gid: true,
+                status: 1,
+            },
+        ] {
+            assert_eq!(ToParent::decode(&m.encode()), Some(m));
+        }
     }
 }

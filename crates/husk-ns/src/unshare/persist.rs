@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{mount_bind, unmount, UnmountFlags};
 
-use super::helper::{msg, value, Helper, HelperEnd, Msg};
+use super::helper::{msg, value, Helper, HelperEnd, Msg, Wire};
 use crate::NsKind;
 
 /// A namespace to persist, and where.
@@ -155,12 +155,57 @@ fn create_target(path: &Path) -> Result<bool, PersistError> {
     }
 }
 
-// Orders to the persist helper, and its reports.
-const BIND: u8 = 1;
-const KEEP: u8 = 2;
-const BOUND: u8 = 10;
-const CREATE_FAILED: u8 = 11;
-const MOUNT_FAILED: u8 = 12;
+/// Orders to the persist helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ToHelper {
+    /// Bind the parent's namespaces onto the targets now.
+    Bind,
+    /// The command got going: keep the bind mounts.
+    Keep,
+}
+
+/// Reports from the persist helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ToParent {
+    /// Every target is bound.
+    Bound,
+    /// Target `index` could not be created (`errno`); nothing is left bound.
+    CreateFailed { index: u8, errno: i32 },
+    /// Target `index` could not be bound (`errno`); nothing is left bound.
+    MountFailed { index: u8, errno: i32 },
+}
+
+impl Wire for ToHelper {
+    fn encode(&self) -> Msg {
+        msg(*self as u8 + 1, 0, 0)
+    }
+    fn decode(m: &Msg) -> Option<ToHelper> {
+        match m[0] {
+            1 => Some(ToHelper::Bind),
+            2 => Some(ToHelper::Keep),
+            _ => None,
+        }
+    }
+}
+
+impl Wire for ToParent {
+    fn encode(&self) -> Msg {
+        match *self {
+            ToParent::Bound => msg(1, 0, 0),
+            ToParent::CreateFailed { index, errno } => msg(2, index, errno),
+            ToParent::MountFailed { index, errno } => msg(3, index, errno),
+        }
+    }
+    fn decode(m: &Msg) -> Option<ToParent> {
+        let (index, errno) = (m[1], value(m));
+        match m[0] {
+            1 => Some(ToParent::Bound),
+            2 => Some(ToParent::CreateFailed { index, errno }),
+            3 => Some(ToParent::MountFailed { index, errno }),
+            _ => None,
+        }
+    }
+}
 
 /// A helper process, forked before `unshare(2)`, that persists the
 /// namespaces of its parent when told ([`PersistHelper::bind`]) and keeps
@@ -192,34 +237,39 @@ impl PersistHelper {
     /// Call after `unshare(2)` (and, for a pid namespace, after forking its
     /// first process, or `pid_for_children` is not there yet).
     pub fn bind(&self) -> Result<(), PersistError> {
+        let broken = |kind| PersistError::Helper(io::Error::from(kind));
         let reply = self
             .helper
-            .ask(msg(BIND, 0, 0))
+            .ask(ToHelper::Bind.encode())
             .map_err(PersistError::Helper)?
-            .ok_or_else(|| PersistError::Helper(io::Error::from(io::ErrorKind::UnexpectedEof)))?;
-        let target = self.targets.get(usize::from(reply[1]));
-        let errno = io::Error::from_raw_os_error(value(&reply));
-        match (reply[0], target) {
-            (BOUND, _) => Ok(()),
-            (CREATE_FAILED, Some(t)) => Err(PersistError::Create {
-                path: t.path.clone(),
-                source: errno,
+            .ok_or_else(|| broken(io::ErrorKind::UnexpectedEof))?;
+        let report = ToParent::decode(&reply).ok_or_else(|| broken(io::ErrorKind::InvalidData))?;
+        let target = |index: u8| {
+            self.targets
+                .get(usize::from(index))
+                .ok_or_else(|| broken(io::ErrorKind::InvalidData))
+        };
+        match report {
+            ToParent::Bound => Ok(()),
+            ToParent::CreateFailed { index, errno } => Err(PersistError::Create {
+                path: target(index)?.path.clone(),
+                source: io::Error::from_raw_os_error(errno),
             }),
-            (MOUNT_FAILED, Some(t)) => Err(PersistError::Mount {
-                src: PathBuf::from(format!("/proc/{}/{}", self.parent, ns_file(t.kind))),
-                path: t.path.clone(),
-                source: errno,
-            }),
-            _ => Err(PersistError::Helper(io::Error::from(
-                io::ErrorKind::InvalidData,
-            ))),
+            ToParent::MountFailed { index, errno } => {
+                let t = target(index)?;
+                Err(PersistError::Mount {
+                    src: PathBuf::from(format!("/proc/{}/{}", self.parent, ns_file(t.kind))),
+                    path: t.path.clone(),
+                    source: io::Error::from_raw_os_error(errno),
+                })
+            }
         }
     }
 
     /// Tells the helper to keep the bind mounts, and reaps it.
     pub fn keep(self) -> Result<(), PersistError> {
         self.helper
-            .tell(msg(KEEP, 0, 0))
+            .tell(ToHelper::Keep.encode())
             .map_err(PersistError::Helper)?;
         self.helper.reap().map_err(PersistError::Helper)?;
         Ok(())
@@ -233,41 +283,71 @@ impl PersistHelper {
 /// then keeps the mounts on `KEEP` or undoes them on anything else
 /// (end-of-file included).
 fn helper_main(end: &HelperEnd, parent: u32, targets: &[PersistTarget]) -> i32 {
-    if end.order().map(|m| m[0]) != Some(BIND) {
+    let order = |end: &HelperEnd| end.order().as_ref().and_then(ToHelper::decode);
+    if order(end) != Some(ToHelper::Bind) {
         return 0;
     }
     match bind_all(Path::new("/proc"), parent, targets) {
         Ok(bound) => {
-            end.report(msg(BOUND, 0, 0));
-            if end.order().map(|m| m[0]) == Some(KEEP) {
+            end.report(ToParent::Bound.encode());
+            if order(end) == Some(ToHelper::Keep) {
                 bound.keep();
             }
             0
         }
         Err(e) => {
-            end.report(failure_report(&e, targets));
+            end.report(failure_report(&e, targets).encode());
             1
         }
     }
 }
 
-fn failure_report(e: &PersistError, targets: &[PersistTarget]) -> Msg {
-    let (tag, path, errno) = match e {
-        PersistError::Create { path, source } => (CREATE_FAILED, path, source.raw_os_error()),
-        PersistError::Mount { path, source, .. } => (MOUNT_FAILED, path, source.raw_os_error()),
-        PersistError::Helper(_) => return msg(0, 0, 0),
+fn failure_report(e: &PersistError, targets: &[PersistTarget]) -> ToParent {
+    let index_of = |path: &PathBuf| {
+        let i = targets.iter().position(|t| &t.path == path).unwrap_or(0);
+        u8::try_from(i).unwrap_or(u8::MAX)
     };
-    let index = targets.iter().position(|t| &t.path == path).unwrap_or(0);
-    msg(
-        tag,
-        u8::try_from(index).unwrap_or(0),
-        errno.unwrap_or(libc::EIO),
-    )
+    let errno = |s: &io::Error| s.raw_os_error().unwrap_or(libc::EIO);
+    match e {
+        PersistError::Create { path, source } => ToParent::CreateFailed {
+            index: index_of(path),
+            errno: errno(source),
+        },
+        PersistError::Mount { path, source, .. } => ToParent::MountFailed {
+            index: index_of(path),
+            errno: errno(source),
+        },
+        PersistError::Helper(source) => ToParent::MountFailed {
+            index: u8::MAX,
+            errno: errno(source),
+        },
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        for m in [ToHelper::Bind, ToHelper::Keep] {
+            assert_eq!(ToHelper::decode(&m.encode()), Some(m));
+        }
+        for m in [
+            ToParent::Bound,
+            ToParent::CreateFailed {
+                index: 3,
+                errno: libc::ENOENT,
+            },
+            ToParent::MountFailed {
+                index: 0,
+                errno: libc::EPERM,
+            },
+        ] {
+            assert_eq!(ToParent::decode(&m.encode()), Some(m));
+        }
+        assert_eq!(ToParent::decode(&[0xff; 8]), None);
+    }
 
     #[test]
     fn failed_bind_leaves_no_file() {
