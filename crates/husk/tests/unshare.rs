@@ -411,3 +411,99 @@ fn propagation_and_setgroups_values() {
     ]));
     assert_eq!(out.trim(), "deny");
 }
+
+#[test]
+fn terminal_signals_go_to_the_child_and_the_parent_dies_the_same_way() {
+    use std::os::unix::process::CommandExt;
+    // Its own process group, like a shell job: SIGTERM to the group reaches
+    // both; the parent has it blocked, outlives the child, then re-raises.
+    let mut cmd = unshare(["-f", "sh", "-c", "echo $$; exec sleep 100"]);
+    cmd.process_group(0).stdout(Stdio::piped());
+    let mut guard = ChildGuard::spawn(&mut cmd);
+    let mut line = String::new();
+    BufReader::new(guard.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let child: u32 = line.trim().parse().unwrap();
+    // SIGTERM to the parent alone is held back while it waits.
+    let parent = rustix::process::Pid::from_raw(i32::try_from(guard.pid()).unwrap()).unwrap();
+    rustix::process::kill_process(parent, rustix::process::Signal::TERM).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        guard.0.try_wait().unwrap().is_none(),
+        "parent died before its child"
+    );
+    rustix::process::kill_process_group(parent, rustix::process::Signal::TERM).unwrap();
+    let status = guard.0.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(wait_dead(child));
+}
+
+#[test]
+fn mount_proc_on_a_custom_directory() {
+    require_root!();
+    let dir = tempdir();
+    let d = dir.path().to_str().unwrap();
+    let arg = format!("--mount-proc={d}");
+    let script = format!("ls {d} | grep -c '^[0-9]'; echo $$");
+    let out = stdout_ok(&mut unshare([
+        "-f",
+        "-p",
+        arg.as_str(),
+        "sh",
+        "-c",
+        &script,
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].parse::<u32>().unwrap() <= 3, "{out}");
+    assert_eq!(lines[1], "1");
+    assert!(!is_mounted(dir.path()));
+}
+
+#[test]
+fn default_program_is_a_login_shell() {
+    let mut cmd = unshare(["-f"]);
+    cmd.env("SHELL", "/bin/sh")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo $0; exit 3\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "-sh");
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn works_through_an_unshare_link() {
+    let links = common::MultiCall::new();
+    let out = output(Command::new(links.path("unshare")).args(["-f", "sh", "-c", "exit 4"]));
+    assert_eq!(out.status.code(), Some(4));
+    let out = output(Command::new(links.path("unshare")).arg("husk-no-such-program"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "unshare: failed to execute husk-no-such-program: No such file or directory"
+    );
+}
+
+#[test]
+fn kill_child_takes_a_signal_name() {
+    let mut cmd = unshare([
+        "--kill-child=SIGTERM",
+        "sh",
+        "-c",
+        "grep SigBlk /proc/self/status; exit 0",
+    ]);
+    let out = stdout_ok(&mut cmd);
+    // The child runs with the caller's signal mask restored.
+    assert_eq!(
+        out.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{out}"
+    );
+}
