@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod creds;
+pub mod exec;
 pub mod locale;
 pub mod netnsid;
 pub mod nsfs;
@@ -18,6 +19,7 @@ pub mod passwd;
 pub mod pidfd;
 pub mod process;
 pub mod signal;
+pub mod unshare;
 
 use std::io;
 

@@ -11,7 +11,7 @@ pub enum ChildExit {
     /// It exited with this status.
     Code(u8),
     /// A signal killed it. The parent should die of the same signal
-    /// ([`husk_sys::signal::raise_default`]) so its own parent sees `128+N`.
+    /// ([`husk_sys::signal::reraise`]) so its own parent sees `128+N`.
     Signal(i32),
 }
 

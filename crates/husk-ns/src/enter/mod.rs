@@ -59,7 +59,7 @@
 //!         None => {} // the child, now inside the pid namespace, goes on
 //!         Some(ChildExit::Code(code)) => std::process::exit(code.into()),
 //!         Some(ChildExit::Signal(sig)) => {
-//!             husk_sys::signal::raise_default(sig)?;
+//!             let _ = husk_sys::signal::reraise(sig);
 //!             std::process::exit(1);
 //!         }
 //!     }

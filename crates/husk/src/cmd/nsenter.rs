@@ -97,7 +97,7 @@ pub fn run(prog: &Prog, args: Vec<OsString>) -> Outcome {
             None => {}
             Some(ChildExit::Code(code)) => return Ok(Exit(code)),
             Some(ChildExit::Signal(sig)) => {
-                let _ = husk_sys::signal::raise_default(sig);
+                let _ = husk_sys::signal::reraise(sig);
                 return Ok(Exit::FAILURE);
             }
         }

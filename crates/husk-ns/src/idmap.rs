@@ -1,1 +1,0 @@
-//! uid/gid maps of user namespaces.

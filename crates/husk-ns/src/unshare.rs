@@ -1,1 +1,0 @@
-//! Creating namespaces (the `unshare` engine) and persisting them.

@@ -1,0 +1,509 @@
+//! `husk unshare` against the real kernel, as root: each test creates real
+//! namespaces and checks what the program inside sees, and what stays
+//! outside.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{husk, is_mounted, output, stdout_ok, tempdir, unique, ChildGuard, MountGuard};
+
+fn unshare<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> Command {
+    let mut cmd = husk(["unshare"]);
+    cmd.args(args);
+    cmd
+}
+
+/// A temp dir bind-mounted on itself and made private, so a mount
+/// namespace can be persisted on a file inside (unshare(1) EXAMPLES).
+struct PrivateDir {
+    dir: tempfile::TempDir,
+    _mount: MountGuard,
+}
+
+impl PrivateDir {
+    fn new() -> PrivateDir {
+        let dir = tempdir();
+        let p = dir.path();
+        rustix::mount::mount_bind(p, p).expect("bind temp dir on itself");
+        let guard = MountGuard(p.to_owned());
+        let flags = rustix::mount::MountPropagationFlags::PRIVATE;
+        rustix::mount::mount_change(p, flags).expect("make temp dir private");
+        PrivateDir { dir, _mount: guard }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+#[test]
+fn program_is_pid_1_with_its_own_proc() {
+    require_root!();
+    let out = stdout_ok(&mut unshare([
+        "-f",
+        "-p",
+        "--mount-proc",
+        "sh",
+        "-c",
+        "echo $$; ls /proc | grep -c '^[0-9]'",
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1", "{out}");
+    // sh, ls and grep at most: nothing of the host is visible.
+    assert!(lines[1].parse::<u32>().unwrap() <= 3, "{out}");
+}
+
+#[test]
+fn hostname_set_inside_is_invisible_outside() {
+    require_root!();
+    let outside = stdout_ok(&mut Command::new("hostname"));
+    let name = unique("uts");
+    let inside = stdout_ok(&mut unshare([
+        "-u",
+        "sh",
+        "-c",
+        &format!("hostname {name}; hostname"),
+    ]));
+    assert_eq!(inside.trim(), name);
+    assert_eq!(stdout_ok(&mut Command::new("hostname")), outside);
+}
+
+#[test]
+fn new_net_namespace_has_only_lo() {
+    require_root!();
+    let out = stdout_ok(&mut unshare(["-n", "cat", "/proc/net/dev"]));
+    let links: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(links, ["lo"], "{out}");
+}
+
+#[test]
+fn mount_inside_is_invisible_outside() {
+    require_root!();
+    let dir = tempdir();
+    let d = dir.path().to_str().unwrap();
+    let script = format!("mount -t tmpfs husk-tmpfs {d} && grep -c ' {d} ' /proc/self/mountinfo");
+    let out = stdout_ok(&mut unshare(["-m", "sh", "-c", &script]));
+    assert_eq!(out.trim(), "1");
+    assert!(!is_mounted(dir.path()), "mount leaked out of the namespace");
+}
+
+#[test]
+fn map_root_user_maps_uid_0_to_the_caller() {
+    require_root!();
+    let out = stdout_ok(&mut unshare([
+        "-r",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map",
+    ]));
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("0"));
+    let map: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(map, ["0", "0", "1"]);
+}
+
+#[test]
+fn map_users_ranges_are_written_for_root() {
+    require_root!();
+    let out = stdout_ok(&mut unshare([
+        "--map-users=0:100000:1000",
+        "--map-groups=100000,0,1000",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map /proc/self/gid_map",
+    ]));
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows, [["0", "100000", "1000"], ["0", "100000", "1000"]]);
+}
+
+#[test]
+fn overlapping_maps_fail_clearly_before_anything_happens() {
+    let out = output(&mut unshare([
+        "--map-users=0:1000:10",
+        "--map-users=5:3000:1",
+        "true",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "husk unshare: mappings 0:1000:10 and 5:3000:1 overlap inside the namespace"
+    );
+    let out = output(&mut unshare(["--map-users=4294967290:0:10", "true"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runs past the largest id"));
+}
+
+#[test]
+fn boottime_offset_shows_in_uptime() {
+    require_root!();
+    let uptime = |text: &str| {
+        text.split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    let host = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
+    let inside = uptime(&stdout_ok(&mut unshare([
+        "-T",
+        "--boottime",
+        "86400",
+        "-f",
+        "cat",
+        "/proc/uptime",
+    ])));
+    assert!(
+        inside - host > 86000.0 && inside - host < 86800.0,
+        "{host} {inside}"
+    );
+    let offsets = stdout_ok(&mut unshare([
+        "-T",
+        "--monotonic=-1",
+        "-f",
+        "cat",
+        "/proc/self/timens_offsets",
+    ]));
+    assert!(
+        offsets.contains("monotonic") && offsets.contains("-1"),
+        "{offsets}"
+    );
+}
+
+#[test]
+fn persistent_uts_namespace_outlives_its_creator() {
+    require_root!();
+    require_tool!("nsenter");
+    let dir = tempdir();
+    let file = dir.path().join("uts");
+    let _guard = MountGuard(file.clone());
+    let name = unique("persist");
+    let uts = format!("--uts={}", file.display());
+    stdout_ok(&mut unshare([uts.as_str(), "hostname", &name]));
+    assert!(is_mounted(&file));
+    let seen = stdout_ok(Command::new("nsenter").arg(&uts).arg("hostname"));
+    assert_eq!(seen.trim(), name);
+}
+
+#[test]
+fn persistent_mount_and_pid_namespaces_with_fork() {
+    require_root!();
+    require_tool!("nsenter");
+    let dir = PrivateDir::new();
+    let (mnt, pid) = (dir.path("mnt"), dir.path("pid"));
+    let _g = (MountGuard(mnt.clone()), MountGuard(pid.clone()));
+    let mnt_arg = format!("--mount={}", mnt.display());
+    let pid_arg = format!("--pid={}", pid.display());
+    stdout_ok(&mut unshare([
+        "-f",
+        mnt_arg.as_str(),
+        pid_arg.as_str(),
+        "true",
+    ]));
+    assert!(is_mounted(&mnt) && is_mounted(&pid));
+    // The persisted mount namespace is enterable after its creator exited.
+    stdout_ok(Command::new("nsenter").arg(&mnt_arg).arg("true"));
+}
+
+#[test]
+fn failed_command_leaves_no_persisted_namespace() {
+    require_root!();
+    for fork in [false, true] {
+        let dir = tempdir();
+        let file = dir.path().join("net");
+        let _guard = MountGuard(file.clone());
+        let mut cmd = unshare([format!("--net={}", file.display())]);
+        if fork {
+            cmd.arg("-f");
+        }
+        let out = output(cmd.arg("husk-no-such-program"));
+        assert_eq!(out.status.code(), Some(127), "fork={fork}");
+        assert!(!is_mounted(&file), "fork={fork}: bind mount left behind");
+        assert!(!file.exists(), "fork={fork}: file left behind");
+    }
+}
+
+#[test]
+fn uncreatable_persist_file_is_one_clear_error() {
+    require_root!();
+    let out = output(&mut unshare(["--uts=/nonexistent-husk-dir/uts", "true"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "husk unshare: cannot create /nonexistent-husk-dir/uts: No such file or directory"
+    );
+}
+
+/// Starts `husk unshare -f [--kill-child] sh -c 'echo $$; sleep 100'` and
+/// returns the guard and the pid of the sleeping child.
+fn start_child(kill_child: bool) -> (ChildGuard, u32) {
+    let mut cmd = unshare(["-f"]);
+    if kill_child {
+        cmd.arg("--kill-child");
+    }
+    cmd.args(["sh", "-c", "echo $$; exec sleep 100"])
+        .stdout(Stdio::piped());
+    let mut guard = ChildGuard::spawn(&mut cmd);
+    let mut line = String::new();
+    BufReader::new(guard.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (guard, line.trim().parse().unwrap())
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| !s.rsplit_once(')').unwrap().1.trim_start().starts_with('Z'))
+}
+
+fn wait_dead(pid: u32) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn kill_child_kills_the_child_when_the_parent_dies() {
+    let (mut parent, child) = start_child(true);
+    parent.0.kill().unwrap();
+    parent.0.wait().unwrap();
+    assert!(wait_dead(child), "child {child} survived its parent");
+}
+
+#[test]
+fn without_kill_child_the_child_survives() {
+    let (mut parent, child) = start_child(false);
+    parent.0.kill().unwrap();
+    parent.0.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let survived = alive(child);
+    let _ = husk_sys_kill(child);
+    assert!(survived);
+}
+
+fn husk_sys_kill(pid: u32) -> std::io::Result<()> {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL)?;
+    Ok(())
+}
+
+#[test]
+fn exit_code_and_signal_propagate() {
+    let out = output(&mut unshare(["-f", "sh", "-c", "exit 7"]));
+    assert_eq!(out.status.code(), Some(7));
+    let out = output(&mut unshare(["-f", "sh", "-c", "kill -TERM $$"]));
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM));
+    // Seen from a shell: 128+N.
+    let husk = common::husk_bin();
+    let script = format!(
+        "{} unshare -f sh -c 'kill -USR1 $$'; echo $?",
+        husk.display()
+    );
+    let out = stdout_ok(Command::new("sh").args(["-c", &script]));
+    assert_eq!(out.trim(), (128 + libc::SIGUSR1).to_string());
+}
+
+#[test]
+fn mount_proc_without_pid_namespace_mounts_this_pid_namespace() {
+    require_root!();
+    // As util-linux: a fresh proc of the current pid namespace (all host
+    // processes), in a new mount namespace so the host's /proc is untouched.
+    let out = stdout_ok(&mut unshare([
+        "--mount-proc",
+        "sh",
+        "-c",
+        "ls /proc | grep -c '^[0-9]'",
+    ]));
+    assert!(out.trim().parse::<u32>().unwrap() > 3, "{out}");
+    assert!(Path::new("/proc/self").exists());
+}
+
+#[test]
+fn root_and_wd_apply_before_exec() {
+    require_root!();
+    let out = stdout_ok(&mut unshare(["-w", "/usr", "pwd"]));
+    assert_eq!(out.trim(), "/usr");
+    let out = stdout_ok(&mut unshare(["-R", "/", "pwd"]));
+    assert_eq!(out.trim(), "/");
+    let out = output(&mut unshare(["-w", "/nonexistent-husk", "true"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "husk unshare: cannot change directory to /nonexistent-husk: No such file or directory"
+    );
+}
+
+#[test]
+fn setuid_setgid_and_keep_caps() {
+    require_root!();
+    let out = stdout_ok(&mut unshare([
+        "-S",
+        "65534",
+        "-G",
+        "65534",
+        "sh",
+        "-c",
+        "id -u; id -g; id -G",
+    ]));
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["65534", "65534", "65534"]);
+    let out = stdout_ok(&mut unshare([
+        "-r",
+        "--keep-caps",
+        "grep",
+        "CapAmb",
+        "/proc/self/status",
+    ]));
+    assert_ne!(
+        out.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{out}"
+    );
+    let out = stdout_ok(&mut unshare(["-r", "grep", "CapAmb", "/proc/self/status"]));
+    assert_eq!(
+        out.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{out}"
+    );
+}
+
+#[test]
+fn propagation_and_setgroups_values() {
+    require_root!();
+    let out = output(&mut unshare(["--propagation", "sideways", "-m", "true"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "husk unshare: unsupported propagation mode: sideways"
+    );
+    let out = stdout_ok(&mut unshare([
+        "-m",
+        "--propagation",
+        "unchanged",
+        "sh",
+        "-c",
+        "grep ' / / ' /proc/self/mountinfo",
+    ]));
+    assert!(!out.is_empty());
+    let out = stdout_ok(&mut unshare([
+        "-U",
+        "--setgroups",
+        "deny",
+        "cat",
+        "/proc/self/setgroups",
+    ]));
+    assert_eq!(out.trim(), "deny");
+}
+
+#[test]
+fn terminal_signals_go_to_the_child_and_the_parent_dies_the_same_way() {
+    use std::os::unix::process::CommandExt;
+    // Its own process group, like a shell job: SIGTERM to the group reaches
+    // both; the parent has it blocked, outlives the child, then re-raises.
+    let mut cmd = unshare(["-f", "sh", "-c", "echo $$; exec sleep 100"]);
+    cmd.process_group(0).stdout(Stdio::piped());
+    let mut guard = ChildGuard::spawn(&mut cmd);
+    let mut line = String::new();
+    BufReader::new(guard.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let child: u32 = line.trim().parse().unwrap();
+    // SIGTERM to the parent alone is held back while it waits.
+    let parent = rustix::process::Pid::from_raw(i32::try_from(guard.pid()).unwrap()).unwrap();
+    rustix::process::kill_process(parent, rustix::process::Signal::TERM).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        guard.0.try_wait().unwrap().is_none(),
+        "parent died before its child"
+    );
+    rustix::process::kill_process_group(parent, rustix::process::Signal::TERM).unwrap();
+    let status = guard.0.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(wait_dead(child));
+}
+
+#[test]
+fn mount_proc_on_a_custom_directory() {
+    require_root!();
+    let dir = tempdir();
+    let d = dir.path().to_str().unwrap();
+    let arg = format!("--mount-proc={d}");
+    let script = format!("ls {d} | grep -c '^[0-9]'; echo $$");
+    let out = stdout_ok(&mut unshare([
+        "-f",
+        "-p",
+        arg.as_str(),
+        "sh",
+        "-c",
+        &script,
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].parse::<u32>().unwrap() <= 3, "{out}");
+    assert_eq!(lines[1], "1");
+    assert!(!is_mounted(dir.path()));
+}
+
+#[test]
+fn default_program_is_a_login_shell() {
+    let mut cmd = unshare(["-f"]);
+    cmd.env("SHELL", "/bin/sh")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo $0; exit 3\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "-sh");
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn works_through_an_unshare_link() {
+    let links = common::MultiCall::new();
+    let out = output(Command::new(links.path("unshare")).args(["-f", "sh", "-c", "exit 4"]));
+    assert_eq!(out.status.code(), Some(4));
+    let out = output(Command::new(links.path("unshare")).arg("husk-no-such-program"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "unshare: failed to execute husk-no-such-program: No such file or directory"
+    );
+}
+
+#[test]
+fn kill_child_takes_a_signal_name() {
+    let mut cmd = unshare([
+        "--kill-child=SIGTERM",
+        "sh",
+        "-c",
+        "grep SigBlk /proc/self/status; exit 0",
+    ]);
+    let out = stdout_ok(&mut cmd);
+    // The child runs with the caller's signal mask restored.
+    assert_eq!(
+        out.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{out}"
+    );
+}
