@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod creds;
+pub mod netns;
 pub mod nsfs;
 pub mod pidfd;
 pub mod process;
