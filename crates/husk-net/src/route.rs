@@ -18,7 +18,7 @@ pub const MAIN_TABLE: u32 = 254;
 /// Why a route operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
-    /// A route needs a gateway or a device.
+    /// A route to add needs a gateway or a device.
     #[error("a route needs a gateway (via) or a device (dev)")]
     Incomplete,
     /// Gateway and destination are of different families.
@@ -64,7 +64,9 @@ impl RouteSpec {
     }
 
     fn message(&self, add: bool) -> Result<RouteMessage, RouteError> {
-        if self.via.is_none() && self.dev.is_none() {
+        // `ip route del default` may name neither: the kernel deletes the
+        // first route that matches.
+        if add && self.via.is_none() && self.dev.is_none() {
             return Err(RouteError::Incomplete);
         }
         let v6 = self.is_v6();

@@ -1,0 +1,381 @@
+//! `husk link`, `addr`, `route` and `batch`, checked with `ip -j` and with
+//! TCP traffic between namespaces the tests create. Links live inside
+//! those namespaces (`-n NETNS`); nothing touches the host's interfaces.
+
+mod common;
+mod net_support;
+
+use std::process::Command;
+
+use common::{husk, output, stdout_ok};
+use net_support::{ip_link_names, tcp_echo, HostLink, Netns};
+use serde_json::Value;
+
+fn has_flag(link: &Value, flag: &str) -> bool {
+    link["flags"].as_array().unwrap().iter().any(|f| f == flag)
+}
+
+/// The seeds' veth recipe, with the "host" side in a namespace of its own.
+#[test]
+fn veth_recipe_then_tcp_between_two_namespaces() {
+    require_root!();
+    require_tool!("ip");
+    let a = Netns::husk("va");
+    let b = Netns::husk("vb");
+    a.run(
+        "link",
+        &["add", "veth0", "type", "veth", "peer", "name", "ceth0"],
+    );
+    a.run("link", &["set", "ceth0", "netns", b.name()]);
+    assert_eq!(ip_link_names(&a), ["lo", "veth0"]);
+    assert_eq!(ip_link_names(&b), ["lo", "ceth0"]);
+    a.run("addr", &["add", "192.168.100.1/24", "dev", "veth0"]);
+    a.run("link", &["set", "veth0", "up"]);
+    a.run("link", &["set", "lo", "up"]);
+    b.run("addr", &["add", "192.168.100.2/24", "dev", "ceth0"]);
+    b.run("link", &["set", "ceth0", "up"]);
+    b.run("link", &["set", "lo", "up"]);
+    let veth = a.ip_link("veth0");
+    assert!(
+        has_flag(&veth, "UP") && has_flag(&veth, "LOWER_UP"),
+        "{veth}"
+    );
+    assert_eq!(veth["link_netnsid"].as_i64().is_some(), true, "{veth}");
+    let addrs = b.ip_json(&["addr", "show", "dev", "ceth0"]);
+    let inet: Vec<_> = addrs[0]["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["family"] == "inet")
+        .collect();
+    assert_eq!(inet.len(), 1);
+    assert_eq!(inet[0]["local"], "192.168.100.2");
+    assert_eq!(inet[0]["prefixlen"], 24);
+    tcp_echo(b.name(), a.name(), "192.168.100.2");
+    tcp_echo(a.name(), b.name(), "192.168.100.1");
+}
+
+/// The seeds' bridge: a switch with three namespaces on it, reaching each
+/// other and the bridge (their default gateway). The bridge lives in a
+/// fourth namespace, so the host namespace is not touched.
+#[test]
+fn bridge_with_three_namespaces_reaching_each_other() {
+    require_root!();
+    require_tool!("ip");
+    let hub = Netns::husk("hub");
+    hub.run("link", &["add", "name", "hkbr0", "type", "bridge"]);
+    hub.run("addr", &["add", "10.66.0.254/24", "dev", "hkbr0"]);
+    hub.run("link", &["set", "hkbr0", "up"]);
+    let spokes: Vec<Netns> = (1..=3).map(|i| Netns::husk(&format!("sp{i}"))).collect();
+    for (i, ns) in spokes.iter().enumerate() {
+        let n = i + 1;
+        let (host_end, ns_end) = (format!("hkv{n}"), format!("hkc{n}"));
+        hub.run(
+            "link",
+            &[
+                "add",
+                &host_end,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &ns_end,
+                "netns",
+                ns.name(),
+            ],
+        );
+        hub.run("link", &["set", &host_end, "master", "hkbr0", "up"]);
+        ns.run("addr", &["add", &format!("10.66.0.{n}/24"), "dev", &ns_end]);
+        ns.run("link", &["set", &ns_end, "up"]);
+        ns.run("link", &["set", "lo", "up"]);
+        ns.run("route", &["add", "default", "via", "10.66.0.254"]);
+        assert_eq!(hub.ip_link(&host_end)["master"], "hkbr0");
+        let routes = ns.ip_json(&["route", "show", "default"]);
+        assert_eq!(routes[0]["gateway"], "10.66.0.254");
+        assert_eq!(routes[0]["dev"], ns_end);
+    }
+    for (i, from) in spokes.iter().enumerate() {
+        for (j, to) in spokes.iter().enumerate() {
+            if i != j {
+                tcp_echo(to.name(), from.name(), &format!("10.66.0.{}", j + 1));
+            }
+        }
+        tcp_echo(hub.name(), from.name(), "10.66.0.254");
+    }
+}
+
+#[test]
+fn link_set_netns_name_mtu_master_nomaster() {
+    require_root!();
+    require_tool!("ip");
+    let a = Netns::husk("ls");
+    let b = Netns::husk("lt");
+    a.run("link", &["add", "hkbr1", "type", "bridge"]);
+    a.run("link", &["add", "hkx0", "type", "veth", "peer", "hkx1"]);
+    a.run(
+        "link",
+        &["set", "dev", "hkx0", "master", "hkbr1", "mtu", "1400", "up"],
+    );
+    let x0 = a.ip_link("hkx0");
+    assert_eq!(x0["master"], "hkbr1");
+    assert_eq!(x0["mtu"], 1400);
+    assert!(has_flag(&x0, "UP"));
+    assert_eq!(
+        a.ip_link("hkx1")["link"],
+        "hkx0",
+        "peer shown by name in the same namespace"
+    );
+    a.run(
+        "link",
+        &["set", "hkx0", "nomaster", "down", "name", "hkren"],
+    );
+    let ren = a.ip_link("hkren");
+    assert!(ren.get("master").is_none(), "{ren}");
+    assert!(!has_flag(&ren, "UP"));
+    a.run("link", &["set", "hkren", "netns", b.name()]);
+    assert_eq!(ip_link_names(&b), ["lo", "hkren"]);
+    assert!(!ip_link_names(&a).contains(&"hkren".to_owned()));
+    // Differential: husk -j link show against ip -j link show.
+    let husk_json: Value = serde_json::from_str(&a.run("link", &["-j", "show"])).unwrap();
+    let ip_json = a.ip_json(&["link", "show"]);
+    let pick = |v: &Value| -> Vec<Vec<Value>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                [
+                    "ifindex",
+                    "ifname",
+                    "flags",
+                    "mtu",
+                    "master",
+                    "operstate",
+                    "link_type",
+                    "address",
+                    "link",
+                    "link_netnsid",
+                ]
+                .iter()
+                .map(|k| l[*k].clone())
+                .collect()
+            })
+            .collect()
+    };
+    assert_eq!(pick(&husk_json), pick(&ip_json));
+    // del takes the veth pair away (both ends).
+    b.run("link", &["del", "hkren"]);
+    assert!(!ip_link_names(&a).contains(&"hkx1".to_owned()));
+}
+
+#[test]
+fn addresses_and_routes_v4_and_v6() {
+    require_root!();
+    require_tool!("ip");
+    let a = Netns::husk("rt");
+    a.run(
+        "link",
+        &["add", "hkr0", "type", "veth", "peer", "name", "hkr1"],
+    );
+    a.run("link", &["set", "hkr0", "up"]);
+    a.run("link", &["set", "hkr1", "up"]);
+    a.run("addr", &["add", "10.55.0.1/24", "dev", "hkr0"]);
+    a.run("addr", &["add", "fd55::1/64", "dev", "hkr0", "nodad"]);
+    let info = &a.ip_json(&["addr", "show", "dev", "hkr0"])[0]["addr_info"];
+    let local: Vec<_> = info
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["local"].clone(), x["prefixlen"].clone()))
+        .collect();
+    assert!(local.contains(&("10.55.0.1".into(), 24.into())), "{info}");
+    assert!(local.contains(&("fd55::1".into(), 64.into())), "{info}");
+    a.run("route", &["add", "10.56.0.0/16", "via", "10.55.0.2"]);
+    a.run(
+        "route",
+        &["add", "default", "via", "10.55.0.3", "dev", "hkr0"],
+    );
+    a.run("route", &["add", "fd56::/48", "via", "fd55::2"]);
+    a.run("route", &["-6", "add", "default", "dev", "hkr0"]);
+    let v4 = a.ip_json(&["route", "show"]);
+    let find = |v: &Value, dst: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["dst"] == dst)
+            .cloned()
+    };
+    assert_eq!(find(&v4, "10.56.0.0/16").unwrap()["gateway"], "10.55.0.2");
+    assert_eq!(find(&v4, "default").unwrap()["gateway"], "10.55.0.3");
+    let v6 = a.ip_json(&["-6", "route", "show"]);
+    assert_eq!(find(&v6, "fd56::/48").unwrap()["gateway"], "fd55::2");
+    assert_eq!(find(&v6, "default").unwrap()["dev"], "hkr0");
+    // Differential: husk -j route show is ip -j route show.
+    let husk_v4: Value = serde_json::from_str(&a.run("route", &["-j", "show"])).unwrap();
+    assert_eq!(husk_v4, v4);
+    let husk_v6: Value = serde_json::from_str(&a.run("route", &["-6", "-j", "show"])).unwrap();
+    let keys = |v: &Value| -> Vec<(Value, Value, Value)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["dst"].clone(), r["gateway"].clone(), r["dev"].clone()))
+            .collect()
+    };
+    assert_eq!(keys(&husk_v6), keys(&v6));
+    // Delete and check they are gone.
+    a.run("route", &["del", "10.56.0.0/16", "via", "10.55.0.2"]);
+    a.run("route", &["del", "default"]);
+    a.run("route", &["-6", "del", "default", "dev", "hkr0"]);
+    a.run("addr", &["del", "fd55::1/64", "dev", "hkr0"]);
+    let v4 = a.ip_json(&["route", "show"]);
+    assert!(
+        find(&v4, "10.56.0.0/16").is_none() && find(&v4, "default").is_none(),
+        "{v4}"
+    );
+    assert!(find(&a.ip_json(&["-6", "route", "show"]), "default").is_none());
+    let info = &a.ip_json(&["addr", "show", "dev", "hkr0"])[0]["addr_info"];
+    assert!(!info.to_string().contains("fd55::1"), "{info}");
+}
+
+#[test]
+fn a_bridge_in_the_host_namespace_is_named_hk_and_removed() {
+    require_root!();
+    require_tool!("ip");
+    let br = HostLink::name();
+    stdout_ok(&mut husk(["link", "add", &br.0, "type", "bridge"]));
+    let shown: Value =
+        serde_json::from_str(&stdout_ok(&mut husk(["link", "-j", "show", &br.0]))).unwrap();
+    assert_eq!(shown[0]["ifname"], br.0.as_str());
+    stdout_ok(&mut husk(["link", "del", "dev", &br.0]));
+    let out = output(Command::new("ip").args(["link", "show", &br.0]));
+    assert!(!out.status.success());
+}
+
+fn fails_with(args: &[&str], want: &str) {
+    let out = output(&mut husk(args));
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert_eq!(err.trim_end(), want, "{args:?}");
+}
+
+#[test]
+fn bad_input_gives_one_line_and_makes_nothing() {
+    require_root!();
+    require_tool!("ip");
+    let a = Netns::husk("bad");
+    let n = a.name();
+    fails_with(
+        &[
+            "link",
+            "-n",
+            n,
+            "add",
+            "hk-way-too-long-name",
+            "type",
+            "bridge",
+        ],
+        "husk link: \"hk-way-too-long-name\" is not a valid interface name: longer than 15 bytes",
+    );
+    fails_with(
+        &[
+            "link",
+            "-n",
+            n,
+            "add",
+            "hkok",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "hk-peer-name-too-long",
+        ],
+        "husk link: \"hk-peer-name-too-long\" is not a valid interface name: longer than 15 bytes",
+    );
+    assert_eq!(ip_link_names(&a), ["lo"], "nothing half-made");
+    fails_with(
+        &["addr", "-n", n, "add", "10.0.0.1/33", "dev", "lo"],
+        "husk addr: invalid address \"10.0.0.1/33\"",
+    );
+    fails_with(
+        &["addr", "-n", n, "add", "10.0.0.300/24", "dev", "lo"],
+        "husk addr: invalid address \"10.0.0.300/24\"",
+    );
+    fails_with(
+        &["addr", "-n", n, "add", "10.0.0.1/24", "dev", "hknodev"],
+        "husk addr: cannot find device \"hknodev\"",
+    );
+    fails_with(
+        &["link", "-n", n, "set", "hknodev", "up"],
+        "husk link: cannot find device \"hknodev\"",
+    );
+    fails_with(
+        &["route", "-n", n, "add", "default", "dev", "hknodev"],
+        "husk route: cannot find device \"hknodev\"",
+    );
+    fails_with(
+        &["link", "-n", "husk-no-such-ns", "show"],
+        "husk link: cannot open network namespace \"husk-no-such-ns\": cannot open /run/netns/husk-no-such-ns: No such file or directory",
+    );
+    a.run("link", &["add", "hkdup", "type", "bridge"]);
+    fails_with(
+        &["link", "-n", n, "add", "hkdup", "type", "bridge"],
+        "husk link: cannot add link hkdup: File exists",
+    );
+    a.run("addr", &["add", "10.1.0.1/24", "dev", "hkdup"]);
+    fails_with(
+        &["addr", "-n", n, "add", "10.1.0.1/24", "dev", "hkdup"],
+        "husk addr: cannot add address 10.1.0.1/24: File exists",
+    );
+    fails_with(
+        &["route", "-n", n, "add", "10.2.0.0/24", "via", "10.9.9.9"],
+        "husk route: cannot add route 10.2.0.0/24: Network is unreachable",
+    );
+    // Usage errors: util-linux style, two lines, exit 1.
+    let out = output(&mut husk([
+        "link", "-n", n, "add", "hkz", "type", "dummyish",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("husk link: unsupported link type \"dummyish\"\n"));
+}
+
+#[test]
+fn batch_builds_a_network_in_one_process() {
+    require_root!();
+    require_tool!("ip");
+    // Names must exist before the guards can own them: pick them first.
+    let (a, b) = (Netns(common::unique("ba")), Netns(common::unique("bb")));
+    let dir = common::tempdir();
+    let file = dir.path().join("net.batch");
+    let script = format!(
+        "# two namespaces and a cable\n\
+         netns add {a}\n\
+         netns add {b}\n\
+         \n\
+         link -n {a} add hkb0 type veth peer name hkb1 netns {b}\n\
+         addr -n {a} add 10.77.0.1/24 dev hkb0\n\
+         addr -n {b} add 10.77.0.2/24 dev hkb1\n\
+         link -n {a} set hkb0 up\n\
+         link -n {b} set hkb1 up\n\
+         route -n {b} add default via 10.77.0.1\n",
+        a = a.name(),
+        b = b.name()
+    );
+    std::fs::write(&file, script).unwrap();
+    stdout_ok(&mut husk(["batch".as_ref(), file.as_os_str()]));
+    assert_eq!(ip_link_names(&b), ["lo", "hkb1"]);
+    assert_eq!(
+        b.ip_json(&["route", "show", "default"])[0]["gateway"],
+        "10.77.0.1"
+    );
+    tcp_echo(b.name(), a.name(), "10.77.0.2");
+    // A failing line stops the batch and names the line.
+    std::fs::write(&file, format!("link -n {} set hknodev up\n", a.name())).unwrap();
+    let out = output(&mut husk(["batch".as_ref(), file.as_os_str()]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "husk batch: line 1: cannot find device \"hknodev\""
+    );
+}
