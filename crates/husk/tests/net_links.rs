@@ -40,7 +40,7 @@ fn veth_recipe_then_tcp_between_two_namespaces() {
         has_flag(&veth, "UP") && has_flag(&veth, "LOWER_UP"),
         "{veth}"
     );
-    assert_eq!(veth["link_netnsid"].as_i64().is_some(), true, "{veth}");
+    assert!(veth["link_netnsid"].as_i64().is_some(), "{veth}");
     let addrs = b.ip_json(&["addr", "show", "dev", "ceth0"]);
     let inet: Vec<_> = addrs[0]["addr_info"]
         .as_array()
