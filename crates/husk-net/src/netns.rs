@@ -67,6 +67,9 @@ pub enum NetnsError {
     /// The named namespace (or a process's) could not be opened.
     #[error("cannot open network namespace \"{0}\"")]
     Open(String, #[source] NsError),
+    /// A process's namespace file could not be read.
+    #[error("cannot open {0}")]
+    Proc(PathBuf, #[source] io::Error),
     /// A directory could not be read.
     #[error("cannot read {0}")]
     ReadDir(PathBuf, #[source] io::Error),
@@ -166,10 +169,11 @@ impl Registry {
         let mut guard = FileGuard(Some(&path));
         match pid {
             Some(pid) => {
-                // Check it is a process's net namespace before binding it.
-                let src = PathBuf::from(format!("/proc/{pid}/ns/net"));
-                Namespace::open_kind(&src, NsKind::Net)
+                // Bind the namespace that was opened and checked, through
+                // its fd, so a pid reused in between cannot swap it.
+                let ns = Namespace::open_kind(format!("/proc/{pid}/ns/net"), NsKind::Net)
                     .map_err(|e| NetnsError::Open(pid.to_string(), e))?;
+                let src = PathBuf::from(format!("/proc/thread-self/fd/{}", fd_u32(&ns)));
                 bind(&src, &path)?;
             }
             None => {
@@ -235,8 +239,8 @@ impl Registry {
     /// The names bound to the network namespace of process `pid`
     /// (`ip netns identify`): same device and inode as `/proc/PID/ns/net`.
     pub fn identify(&self, pid: u32) -> Result<Vec<String>, NetnsError> {
-        let target = fs::metadata(format!("/proc/{pid}/ns/net"))
-            .map_err(|e| NetnsError::Exec(format!("cannot open /proc/{pid}/ns/net"), e))?;
+        let proc = PathBuf::from(format!("/proc/{pid}/ns/net"));
+        let target = fs::metadata(&proc).map_err(|e| NetnsError::Proc(proc, e))?;
         Ok(self
             .list()?
             .into_iter()
@@ -414,6 +418,15 @@ mod tests {
         let own = Namespace::open("/proc/thread-self/ns/net").unwrap();
         assert_ne!(ns.id(), own.id(), "a new namespace");
         assert!(reg.identify(std::process::id()).unwrap().is_empty());
+        // attach: a second name, then a failing attach leaves no file.
+        reg.attach("two", std::process::id()).expect("attach");
+        assert_eq!(reg.identify(std::process::id()).unwrap(), ["two"]);
+        reg.delete("two").expect("delete two");
+        assert!(reg.attach("ghost", u32::MAX).is_err());
+        assert!(
+            !reg.path("ghost").exists(),
+            "a failed attach removes its file"
+        );
         reg.delete("one").expect("delete");
         assert!(reg.list().unwrap().is_empty());
         assert!(reg.delete("one").is_err());

@@ -24,24 +24,24 @@ fn veth_recipe_then_tcp_between_two_namespaces() {
     let b = Netns::husk("vb");
     a.run(
         "link",
-        &["add", "veth0", "type", "veth", "peer", "name", "ceth0"],
+        &["add", "hkveth0", "type", "veth", "peer", "name", "hkceth0"],
     );
-    a.run("link", &["set", "ceth0", "netns", b.name()]);
-    assert_eq!(ip_link_names(&a), ["lo", "veth0"]);
-    assert_eq!(ip_link_names(&b), ["lo", "ceth0"]);
-    a.run("addr", &["add", "192.168.100.1/24", "dev", "veth0"]);
-    a.run("link", &["set", "veth0", "up"]);
+    a.run("link", &["set", "hkceth0", "netns", b.name()]);
+    assert_eq!(ip_link_names(&a), ["lo", "hkveth0"]);
+    assert_eq!(ip_link_names(&b), ["lo", "hkceth0"]);
+    a.run("addr", &["add", "192.168.100.1/24", "dev", "hkveth0"]);
+    a.run("link", &["set", "hkveth0", "up"]);
     a.run("link", &["set", "lo", "up"]);
-    b.run("addr", &["add", "192.168.100.2/24", "dev", "ceth0"]);
-    b.run("link", &["set", "ceth0", "up"]);
+    b.run("addr", &["add", "192.168.100.2/24", "dev", "hkceth0"]);
+    b.run("link", &["set", "hkceth0", "up"]);
     b.run("link", &["set", "lo", "up"]);
-    let veth = a.ip_link("veth0");
+    let veth = a.ip_link("hkveth0");
     assert!(
         has_flag(&veth, "UP") && has_flag(&veth, "LOWER_UP"),
         "{veth}"
     );
     assert!(veth["link_netnsid"].as_i64().is_some(), "{veth}");
-    let addrs = b.ip_json(&["addr", "show", "dev", "ceth0"]);
+    let addrs = b.ip_json(&["addr", "show", "dev", "hkceth0"]);
     let inet: Vec<_> = addrs[0]["addr_info"]
         .as_array()
         .unwrap()

@@ -111,6 +111,9 @@ fn delete_removes_the_file_and_the_mount() {
 fn exec_binds_etc_netns_files_over_etc() {
     require_root!();
     let ns = Netns::husk("etc");
+    // /etc/netns itself is removed too if this test made it.
+    let _parent =
+        (!std::path::Path::new("/etc/netns").exists()).then(|| DirGuard("/etc/netns".into()));
     let dir = DirGuard(format!("/etc/netns/{}", ns.name()).into());
     std::fs::create_dir_all(&dir.0).unwrap();
     std::fs::write(dir.0.join("hosts"), "10.9.9.9 husk-only-in-netns\n").unwrap();

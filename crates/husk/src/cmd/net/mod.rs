@@ -42,6 +42,8 @@ pub struct Ctx {
     socks: HashMap<Option<String>, Netlink>,
     /// In `batch`: `netns exec` is refused (it would replace the process).
     pub batch: bool,
+    /// The arguments as given (not made UTF-8), for `netns exec` to pass on.
+    pub raw: Vec<OsString>,
 }
 
 impl Ctx {
@@ -108,7 +110,11 @@ fn main_of(prog: &Prog, args: Vec<OsString>, usage: &str, body: Body) -> Outcome
         return Ok(cli::Exit::OK);
     }
     let (opts, rest) = split_opts(&words).map_err(|m| cli::usage_error(prog, m))?;
-    body(prog, &opts, rest, &mut Ctx::default())
+    let mut ctx = Ctx {
+        raw: args.into_iter().skip(1).collect(),
+        ..Ctx::default()
+    };
+    body(prog, &opts, rest, &mut ctx)
 }
 
 pub fn netns(prog: &Prog, args: Vec<OsString>) -> Outcome {

@@ -142,7 +142,12 @@ fn exec(prog: &Prog, name: &str, cmd: &[String], ctx: &Ctx) -> Outcome {
     if ctx.batch {
         anyhow::bail!("exec is not allowed in batch mode");
     }
-    let (program, args) = cmd
+    // The command's words exactly as given: the tail of the raw arguments.
+    let raw = ctx
+        .raw
+        .get(ctx.raw.len().saturating_sub(cmd.len())..)
+        .unwrap_or_default();
+    let (program, args) = raw
         .split_first()
         .ok_or_else(|| cli::usage_error(prog, "exec: no command specified"))?;
     let warnings = ctx
@@ -153,5 +158,5 @@ fn exec(prog: &Prog, name: &str, cmd: &[String], ctx: &Ctx) -> Outcome {
         eprintln!("{prog}: {w}");
     }
     let err = Command::new(program).args(args).exec();
-    Err(err).with_context(|| format!("exec of \"{program}\" failed"))
+    Err(err).with_context(|| format!("exec of \"{}\" failed", program.to_string_lossy()))
 }
