@@ -53,6 +53,17 @@ fn veth_recipe_then_tcp_between_two_namespaces() {
     assert_eq!(inet[0]["prefixlen"], 24);
     tcp_echo(b.name(), a.name(), "192.168.100.2");
     tcp_echo(a.name(), b.name(), "192.168.100.1");
+    // IPv6 over the same cable (nodad: usable at once, not tentative).
+    a.run(
+        "addr",
+        &["add", "fd00:100::1/64", "dev", "hkveth0", "nodad"],
+    );
+    b.run(
+        "addr",
+        &["add", "fd00:100::2/64", "dev", "hkceth0", "nodad"],
+    );
+    tcp_echo(b.name(), a.name(), "fd00:100::2");
+    tcp_echo(a.name(), b.name(), "fd00:100::1");
 }
 
 /// The seeds' bridge: a switch with three namespaces on it, reaching each

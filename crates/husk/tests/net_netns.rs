@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
 use common::{husk, is_mounted, output, stdout_ok, ChildGuard};
-use net_support::{ip_link_names, DirGuard, Netns};
+use net_support::{ip_link_names, DirGuard, EmptyDirGuard, Netns};
 
 #[test]
 fn husk_netns_add_is_an_ip_netns_with_only_lo() {
@@ -113,7 +113,7 @@ fn exec_binds_etc_netns_files_over_etc() {
     let ns = Netns::husk("etc");
     // /etc/netns itself is removed too if this test made it.
     let _parent =
-        (!std::path::Path::new("/etc/netns").exists()).then(|| DirGuard("/etc/netns".into()));
+        (!std::path::Path::new("/etc/netns").exists()).then(|| EmptyDirGuard("/etc/netns".into()));
     let dir = DirGuard(format!("/etc/netns/{}", ns.name()).into());
     std::fs::create_dir_all(&dir.0).unwrap();
     std::fs::write(dir.0.join("hosts"), "10.9.9.9 husk-only-in-netns\n").unwrap();

@@ -104,6 +104,15 @@ impl Drop for DirGuard {
     }
 }
 
+/// A directory removed on Drop if it is empty (never its contents).
+pub struct EmptyDirGuard(pub std::path::PathBuf);
+
+impl Drop for EmptyDirGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
 /// Runs `f` on a thread inside namespace `ns`.
 pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| {
