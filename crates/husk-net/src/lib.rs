@@ -12,6 +12,10 @@
 //!   - [`addr`]: IPv4/IPv6 addresses;
 //!   - [`route`]: main-table routes.
 //!
+//! Cleanup is structural: [`netns::NameGuard`] and [`link::LinkGuard`]
+//! delete a namespace name or a link on Drop unless disarmed, and
+//! [`netns::Registry::add`] removes its half-made file itself on failure.
+//!
 //! No async runtime and no threads: every call sends one request and reads
 //! the kernel's answer.
 //!

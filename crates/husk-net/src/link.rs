@@ -343,9 +343,76 @@ impl Netlink {
     }
 }
 
+/// A link deleted on Drop unless [`disarm`](LinkGuard::disarm)ed: hold it
+/// while building on a new link, and a failure half-way leaves nothing.
+///
+/// It owns a socket of its own (in the namespace the link is in), so the
+/// caller's [`Netlink`] stays free for the next steps.
+#[derive(Debug)]
+pub struct LinkGuard {
+    nl: Netlink,
+    name: String,
+    armed: bool,
+}
+
+impl LinkGuard {
+    /// Guards link `name` in namespace `netns` (`None`: the caller's).
+    pub fn new(netns: Option<&Namespace>, name: &str) -> Result<LinkGuard, crate::NetlinkError> {
+        let nl = match netns {
+            Some(ns) => Netlink::open_in(ns)?,
+            None => Netlink::open()?,
+        };
+        Ok(LinkGuard {
+            nl,
+            name: name.to_owned(),
+            armed: true,
+        })
+    }
+
+    /// Keeps the link: the guard no longer deletes it.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for LinkGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.nl.del_link(&self.name);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guarded_link_is_deleted_unless_disarmed() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("SKIPPED: needs root");
+            return;
+        }
+        // A private namespace for this thread only: nothing on the host.
+        let _switch = crate::switch::NetnsSwitch::enter_new().expect("new netns");
+        let mut nl = Netlink::open().unwrap();
+        nl.add_link("hkg0", NewLink::Bridge).unwrap();
+        drop(LinkGuard::new(None, "hkg0").unwrap());
+        assert!(matches!(nl.link("hkg0"), Err(LinkError::NotFound(_))));
+        nl.add_link(
+            "hkg1",
+            NewLink::Veth {
+                peer: "hkg2",
+                netns: None,
+            },
+        )
+        .unwrap();
+        LinkGuard::new(None, "hkg1").unwrap().disarm();
+        assert_eq!(
+            nl.link("hkg2").unwrap().peer,
+            Some(nl.link_index("hkg1").unwrap())
+        );
+    }
 
     #[test]
     fn interface_names_are_checked_like_the_kernel() {

@@ -367,6 +367,39 @@ impl Registry {
     }
 }
 
+/// A named namespace deleted on Drop unless [`disarm`](NameGuard::disarm)ed:
+/// hold it while setting up a namespace just added.
+#[derive(Debug)]
+pub struct NameGuard {
+    reg: Registry,
+    name: String,
+    armed: bool,
+}
+
+impl NameGuard {
+    /// Guards the name `name` of `reg`.
+    pub fn new(reg: &Registry, name: &str) -> NameGuard {
+        NameGuard {
+            reg: reg.clone(),
+            name: name.to_owned(),
+            armed: true,
+        }
+    }
+
+    /// Keeps the namespace.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for NameGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.reg.delete(&self.name);
+        }
+    }
+}
+
 fn bind(src: &Path, dst: &Path) -> Result<(), NetnsError> {
     rustix::mount::mount_bind(src, dst)
         .map_err(|e| NetnsError::Bind(src.to_owned(), dst.to_owned(), e.into()))
@@ -429,6 +462,9 @@ mod tests {
         );
         reg.delete("one").expect("delete");
         assert!(reg.list().unwrap().is_empty());
+        reg.add("three").unwrap();
+        drop(NameGuard::new(&reg, "three"));
+        assert!(!reg.path("three").exists(), "the guard deleted it");
         assert!(reg.delete("one").is_err());
         let _ = rustix::mount::unmount(&dir, UnmountFlags::DETACH);
     }
