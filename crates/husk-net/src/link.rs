@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use husk_ns::Namespace;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkMode, State,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -126,6 +126,10 @@ pub struct Link {
     pub qdisc: Option<String>,
     /// Transmit queue length.
     pub txqlen: Option<u32>,
+    /// Link mode as `ip` names it (`DEFAULT`, `DORMANT`, `TESTING`).
+    pub mode: &'static str,
+    /// Device group (0 is `default`).
+    pub group: u32,
 }
 
 /// `IFF_*` flag names in the order `ip link` prints them.
@@ -198,6 +202,8 @@ impl Link {
             broadcast: Vec::new(),
             qdisc: None,
             txqlen: None,
+            mode: "DEFAULT",
+            group: 0,
         };
         for attr in msg.attributes {
             match attr {
@@ -211,6 +217,14 @@ impl Link {
                 LinkAttribute::Qdisc(q) => link.qdisc = Some(q),
                 LinkAttribute::TxQueueLen(q) => link.txqlen = Some(q),
                 LinkAttribute::OperState(s) => link.operstate = state_name(s),
+                LinkAttribute::Mode(m) => {
+                    link.mode = match m {
+                        LinkMode::Dormant => "DORMANT",
+                        LinkMode::Testing => "TESTING",
+                        _ => "DEFAULT",
+                    }
+                }
+                LinkAttribute::Group(g) => link.group = g,
                 LinkAttribute::LinkInfo(infos) => {
                     link.kind = infos.into_iter().find_map(|i| match i {
                         LinkInfo::Kind(k) => Some(k.to_string()),
@@ -448,6 +462,8 @@ mod tests {
             broadcast: vec![0; 6],
             qdisc: None,
             txqlen: None,
+            mode: "DEFAULT",
+            group: 0,
         };
         assert_eq!(lo.flag_names(), ["LOOPBACK", "UP", "LOWER_UP"]);
         let down_carrier = Link {

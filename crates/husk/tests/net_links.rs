@@ -390,3 +390,49 @@ fn batch_builds_a_network_in_one_process() {
         "husk batch: line 1: cannot find device \"hknodev\""
     );
 }
+
+/// Differential: `husk link/addr show` print what `ip link/addr show` print,
+/// text and JSON, on the same namespace (links kept without carrier so no
+/// address or state changes between the two runs).
+#[test]
+fn show_output_matches_ip_text_and_json() {
+    require_root!();
+    require_tool!("ip");
+    let a = Netns::husk("sh");
+    let b = Netns::husk("si");
+    a.run("link", &["set", "lo", "up"]);
+    a.run("link", &["add", "hkd0", "type", "veth", "peer", "hkd1"]);
+    a.run(
+        "link",
+        &[
+            "add",
+            "hkd2",
+            "type",
+            "veth",
+            "peer",
+            "hkd3",
+            "netns",
+            b.name(),
+        ],
+    );
+    a.run("link", &["add", "hkdbr", "type", "bridge"]);
+    a.run(
+        "link",
+        &["set", "hkd1", "master", "hkdbr", "up", "mtu", "1280"],
+    );
+    a.run("addr", &["add", "10.44.0.1/24", "dev", "hkd0"]);
+    a.run("addr", &["add", "fd44::1/64", "dev", "hkd0", "nodad"]);
+    for cmd in ["link", "addr"] {
+        let husk_text = a.run(cmd, &["show"]);
+        let ip_text = stdout_ok(Command::new("ip").args(["-n", a.name(), cmd, "show"]));
+        assert_eq!(husk_text, ip_text, "{cmd} show");
+        let husk_json: Value = serde_json::from_str(&a.run(cmd, &["-j", "show"])).unwrap();
+        assert_eq!(husk_json, a.ip_json(&[cmd, "show"]), "{cmd} -j show");
+    }
+    let one = a.run("link", &["show", "dev", "hkd2"]);
+    assert_eq!(
+        one,
+        stdout_ok(Command::new("ip").args(["-n", a.name(), "link", "show", "dev", "hkd2"]))
+    );
+    assert!(one.contains(&format!("link-netns {}", b.name())), "{one}");
+}

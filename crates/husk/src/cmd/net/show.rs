@@ -27,8 +27,21 @@ fn name_of(links: &[Link], index: u32) -> Option<&str> {
         .map(|l| l.name.as_str())
 }
 
-/// `ip -j link` fields of one link.
-fn link_json(l: &Link, links: &[Link]) -> Map<String, Value> {
+/// The flags as `ip` prints them: with `M-DOWN` when the peer (in this
+/// namespace) is down.
+fn flags_of(l: &Link, links: &[Link]) -> Vec<&'static str> {
+    let mut flags = l.flag_names();
+    if let (Some(p), None) = (l.peer, l.peer_netnsid) {
+        if p != l.index && !links.iter().any(|x| x.index == p && x.is_up()) {
+            flags.push("M-DOWN");
+        }
+    }
+    flags
+}
+
+/// `ip -j link` fields of one link (`with_mode`: `linkmode`, which
+/// `ip -j addr` leaves out).
+fn link_json(l: &Link, links: &[Link], with_mode: bool) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("ifindex".into(), json!(l.index));
     match (l.peer, l.peer_netnsid) {
@@ -44,7 +57,7 @@ fn link_json(l: &Link, links: &[Link]) -> Map<String, Value> {
         _ => {}
     }
     m.insert("ifname".into(), json!(l.name));
-    m.insert("flags".into(), json!(l.flag_names()));
+    m.insert("flags".into(), json!(flags_of(l, links)));
     m.insert("mtu".into(), json!(l.mtu));
     if let Some(q) = &l.qdisc {
         m.insert("qdisc".into(), json!(q));
@@ -53,6 +66,10 @@ fn link_json(l: &Link, links: &[Link]) -> Map<String, Value> {
         m.insert("master".into(), json!(master));
     }
     m.insert("operstate".into(), json!(l.operstate));
+    if with_mode {
+        m.insert("linkmode".into(), json!(l.mode));
+    }
+    m.insert("group".into(), json!(group(l.group)));
     if let Some(q) = l.txqlen {
         m.insert("txqlen".into(), json!(q));
     }
@@ -65,7 +82,16 @@ fn link_json(l: &Link, links: &[Link]) -> Map<String, Value> {
 }
 
 /// The two `ip link` lines of one link.
-fn link_text(l: &Link, links: &[Link]) -> String {
+fn group(g: u32) -> String {
+    if g == 0 {
+        "default".into()
+    } else {
+        g.to_string()
+    }
+}
+
+/// `with_mode`: `ip link` prints the link mode, `ip addr` does not.
+fn link_text(l: &Link, links: &[Link], ns_names: &[(i32, String)], with_mode: bool) -> String {
     let peer = match (l.peer, l.peer_netnsid) {
         (Some(p), Some(_)) => format!("@if{p}"),
         (Some(p), None) if p != l.index => name_of(links, p)
@@ -78,7 +104,7 @@ fn link_text(l: &Link, links: &[Link]) -> String {
         l.index,
         l.name,
         peer,
-        l.flag_names().join(","),
+        flags_of(l, links).join(","),
         l.mtu
     );
     if let Some(q) = &l.qdisc {
@@ -88,6 +114,10 @@ fn link_text(l: &Link, links: &[Link]) -> String {
         let _ = write!(s, " master {master}");
     }
     let _ = write!(s, " state {}", l.operstate);
+    if with_mode {
+        let _ = write!(s, " mode {}", l.mode);
+    }
+    let _ = write!(s, " group {}", group(l.group));
     if let Some(q) = l.txqlen {
         let _ = write!(s, " qlen {q}");
     }
@@ -96,7 +126,15 @@ fn link_text(l: &Link, links: &[Link]) -> String {
         let _ = write!(s, " {} brd {}", mac(&l.address), mac(&l.broadcast));
     }
     if let Some(id) = l.peer_netnsid {
-        let _ = write!(s, " link-netnsid {id}");
+        // As ip: the name of the peer's namespace when one has this id.
+        match ns_names.iter().find(|(i, _)| *i == id) {
+            Some((_, name)) => {
+                let _ = write!(s, " link-netns {name}");
+            }
+            None => {
+                let _ = write!(s, " link-netnsid {id}");
+            }
+        }
     }
     s
 }
@@ -139,8 +177,12 @@ fn addr_text(a: &Address) -> String {
     for f in a.flag_names() {
         let _ = write!(s, " {f}");
     }
-    if let Some(l) = &a.label {
-        let _ = write!(s, " {l}");
+    match &a.label {
+        Some(l) => {
+            let _ = write!(s, " {l}");
+        }
+        // ip ends an unlabelled (IPv6) line with the space after the flags.
+        None => s.push(' '),
     }
     let life = |t: u32| {
         if t == u32::MAX {
@@ -160,8 +202,18 @@ fn addr_text(a: &Address) -> String {
     s
 }
 
+/// The ids the namespace `nl` is in gives the named namespaces.
+fn netns_ids(nl: &mut husk_net::Netlink, reg: &husk_net::netns::Registry) -> Vec<(i32, String)> {
+    let names = reg.list().unwrap_or_default();
+    names
+        .into_iter()
+        .filter_map(|n| Some((reg.nsid(nl, &n).ok()??, n)))
+        .collect()
+}
+
 /// `link show` (`with_addrs`: `addr show`), all links or one.
 pub fn links(opts: &Opts, dev: Option<&str>, with_addrs: bool, ctx: &mut Ctx) -> Outcome {
+    let reg = ctx.reg.clone();
     let nl = ctx.nl(opts.netns.as_deref())?;
     let all = nl.links()?;
     let shown: Vec<&Link> = match dev {
@@ -176,6 +228,11 @@ pub fn links(opts: &Opts, dev: Option<&str>, with_addrs: bool, ctx: &mut Ctx) ->
     } else {
         Vec::new()
     };
+    let ns_names = if !opts.json && shown.iter().any(|l| l.peer_netnsid.is_some()) {
+        netns_ids(nl, &reg)
+    } else {
+        Vec::new()
+    };
     let mine = |l: &Link| {
         let index = l.index;
         addrs.iter().filter(move |a| a.index == index)
@@ -184,7 +241,7 @@ pub fn links(opts: &Opts, dev: Option<&str>, with_addrs: bool, ctx: &mut Ctx) ->
         let doc: Vec<Value> = shown
             .iter()
             .map(|l| {
-                let mut m = link_json(l, &all);
+                let mut m = link_json(l, &all, !with_addrs);
                 if with_addrs {
                     m.insert("addr_info".into(), mine(l).map(addr_json).collect());
                 }
@@ -194,7 +251,7 @@ pub fn links(opts: &Opts, dev: Option<&str>, with_addrs: bool, ctx: &mut Ctx) ->
         println!("{}", Value::from(doc));
     } else {
         for l in shown {
-            println!("{}", link_text(l, &all));
+            println!("{}", link_text(l, &all, &ns_names, !with_addrs));
             for a in mine(l) {
                 println!("{}", addr_text(a));
             }
