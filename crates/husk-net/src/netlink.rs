@@ -84,7 +84,9 @@ impl Netlink {
     fn receive(&mut self, seq: u32, mut each: impl FnMut(RouteNetlinkMessage)) -> io::Result<()> {
         loop {
             self.buf.clear();
-            let len = self.sock.recv(&mut self.buf, 0)?;
+            // MSG_TRUNC: the real length even when it did not fit, so a
+            // truncated datagram is an error instead of garbage.
+            let len = self.sock.recv(&mut self.buf, libc::MSG_TRUNC)?;
             if len > self.buf.len() {
                 return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
             }

@@ -173,6 +173,28 @@ fn link_set_netns_name_mtu_master_nomaster() {
             .collect()
     };
     assert_eq!(pick(&husk_json), pick(&ip_json));
+    // netns also takes a file path or a process id, as in ip.
+    // (veth, not bridges: a bridge cannot change namespace.)
+    a.run("link", &["add", "hkp0", "type", "veth", "peer", "hkq0"]);
+    a.run("link", &["add", "hkp1", "type", "veth", "peer", "hkq1"]);
+    a.run("link", &["set", "hkp0", "netns", &b.path()]);
+    let sleeper = common::ChildGuard::spawn(
+        husk(["netns", "exec", b.name(), "sleep", "60"]).stdin(std::process::Stdio::null()),
+    );
+    let b_ino = std::fs::metadata(b.path())
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap();
+    let pid = sleeper.pid();
+    for _ in 0..200 {
+        let ino = std::fs::metadata(format!("/proc/{pid}/ns/net"))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+        if ino.is_ok_and(|i| i == b_ino) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    a.run("link", &["set", "hkp1", "netns", &pid.to_string()]);
+    assert_eq!(ip_link_names(&b), ["lo", "hkren", "hkp0", "hkp1"]);
     // del takes the veth pair away (both ends).
     b.run("link", &["del", "hkren"]);
     assert!(!ip_link_names(&a).contains(&"hkx1".to_owned()));

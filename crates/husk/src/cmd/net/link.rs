@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use husk_net::link::{LinkChange, NewLink};
-use husk_ns::Namespace;
+use husk_ns::{Namespace, NsKind};
 
 use super::{show, unknown, value, Ctx, Opts};
 use crate::cli::{self, Exit, Outcome, Prog};
@@ -11,7 +11,7 @@ use crate::cli::{self, Exit, Outcome, Prog};
 pub const USAGE: &str = "\
 Usage: PROG [-n NETNS] [-j] add [name] NAME type veth peer [name] PEER [netns NS]
        PROG [-n NETNS] add [name] NAME type bridge
-       PROG [-n NETNS] set [dev] DEV [up|down] [master BR|nomaster] [netns NS]
+       PROG [-n NETNS] set [dev] DEV [up|down] [master BR|nomaster] [netns NS|PID|PATH]
                                      [name NEW] [mtu N]
        PROG [-n NETNS] { del | delete } [dev] DEV
        PROG [-n NETNS] [-j] show [[dev] DEV]
@@ -50,8 +50,20 @@ fn dev_arg<'a>(prog: &Prog, args: &'a [String]) -> anyhow::Result<&'a str> {
     }
 }
 
+/// `netns NS` as `ip link` takes it: a path (with `/`), a name under
+/// /run/netns, or else a process id.
 fn open_ns(ctx: &Ctx, name: &str) -> anyhow::Result<Namespace> {
-    Ok(ctx.reg.open(name)?)
+    if name.contains('/') {
+        return Ok(Namespace::open_kind(name, NsKind::Net)?);
+    }
+    match (ctx.reg.open(name), name.parse::<u32>()) {
+        (Ok(ns), _) => Ok(ns),
+        (Err(_), Ok(pid)) => Ok(Namespace::open_kind(
+            format!("/proc/{pid}/ns/net"),
+            NsKind::Net,
+        )?),
+        (Err(e), Err(_)) => Err(e.into()),
+    }
 }
 
 fn add(prog: &Prog, ns: Option<&str>, args: &[String], ctx: &mut Ctx) -> Outcome {
