@@ -29,6 +29,14 @@ pub enum AddrError {
 
 /// Parses `ADDRESS[/PREFIX]` as `ip addr` does: no prefix means a host
 /// address (/32, /128); the host bits are kept (`10.0.0.1/24`).
+///
+/// ```
+/// use husk_net::addr::parse_cidr;
+/// assert_eq!(parse_cidr("10.0.0.1/24")?.to_string(), "10.0.0.1/24");
+/// assert_eq!(parse_cidr("fd00::1")?.prefix_len(), 128);
+/// assert!(parse_cidr("10.0.0.1/33").is_err());
+/// # Ok::<(), husk_net::addr::AddrError>(())
+/// ```
 pub fn parse_cidr(text: &str) -> Result<IpNet, AddrError> {
     let invalid = || AddrError::Invalid(text.to_owned());
     if text.contains('/') {

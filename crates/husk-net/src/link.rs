@@ -46,6 +46,12 @@ pub enum LinkError {
 
 /// Checks an interface name as the kernel and iproute2 do: 1 to 15 bytes,
 /// no `/`, `:` or white space, not `.` or `..`.
+///
+/// ```
+/// use husk_net::link::check_ifname;
+/// assert!(check_ifname("veth0").is_ok());
+/// assert!(check_ifname("a-name-of-16-byt").is_err());
+/// ```
 pub fn check_ifname(name: &str) -> Result<(), LinkError> {
     let why = if name.is_empty() {
         "empty"

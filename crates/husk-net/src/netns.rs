@@ -83,6 +83,11 @@ pub enum NetnsError {
 
 /// Checks a namespace name the way `ip netns` does: not empty, not `.` or
 /// `..`, no `/`, shorter than `NAME_MAX`.
+///
+/// ```
+/// assert!(husk_net::netns::check_name("blue").is_ok());
+/// assert!(husk_net::netns::check_name("../etc").is_err());
+/// ```
 pub fn check_name(name: &str) -> Result<(), NetnsError> {
     let bad =
         name.is_empty() || name.len() >= 255 || name.contains('/') || name == "." || name == "..";
