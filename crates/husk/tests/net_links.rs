@@ -458,3 +458,43 @@ fn show_output_matches_ip_text_and_json() {
     );
     assert!(one.contains(&format!("link-netns {}", b.name())), "{one}");
 }
+
+/// Rootless: inside `unshare -rn` (a user namespace and a network namespace
+/// of its own) an unprivileged user builds links, addresses and routes with
+/// husk; outside, `netns add` is refused with one line and leaves nothing.
+#[test]
+fn unprivileged_user_in_its_own_user_and_net_namespace() {
+    require_root!();
+    require_tool!("unshare");
+    let user = common::test_user();
+    let script = format!(
+        "set -e; h={}; $h link add hkur0 type veth peer hkur1; \
+         $h addr add 10.88.0.1/24 dev hkur0; $h link set hkur0 up; $h link set hkur1 up; \
+         $h route add 10.89.0.0/16 via 10.88.0.2; $h route -j show",
+        common::husk_bin().display()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--net", "sh", "-c", &script]);
+    let out = stdout_ok(common::as_user(&mut cmd, user));
+    let routes: Value = serde_json::from_str(&out).unwrap();
+    let via: Vec<_> = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["dst"] == "10.89.0.0/16")
+        .collect();
+    assert_eq!(via.len(), 1, "{routes}");
+    assert_eq!(via[0]["gateway"], "10.88.0.2");
+    // Without privileges, netns add fails in one line and makes no file.
+    let name = common::unique("nopriv");
+    let mut cmd = husk(["netns", "add", &name]);
+    let out = output(common::as_user(&mut cmd, user));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("husk netns: cannot add {name}: ")),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(&format!("/run/netns/{name}")).exists());
+}
