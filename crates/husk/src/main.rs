@@ -22,6 +22,11 @@ Commands:
   nsenter   run a program in the namespaces of other processes
   lsns      list namespaces
   ns        show the namespaces of processes, side by side
+  netns     named network namespaces (as ip netns)
+  link      network interfaces: veth pairs, bridges (as ip link)
+  addr      IP addresses (as ip addr)
+  route     routes (as ip route)
+  batch     run netns/link/addr/route lines from a file in one process
 
 Run 'husk <command> --help' for the options of a command.
 A link to husk named unshare, nsenter or lsns runs that command.

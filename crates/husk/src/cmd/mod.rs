@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use crate::cli::{Outcome, Prog};
 
 mod lsns;
+mod net;
 mod ns;
 mod nsenter;
 mod unshare;
@@ -22,6 +23,11 @@ pub fn lookup(name: &str) -> Option<Run> {
         "nsenter" => |p, a| wrap(p, nsenter::run(p, a)),
         "lsns" => |p, a| wrap(p, lsns::run(p, a)),
         "ns" => |p, a| wrap(p, ns::run(p, a)),
+        "netns" => |p, a| wrap(p, net::netns(p, a)),
+        "link" => |p, a| wrap(p, net::link(p, a)),
+        "addr" => |p, a| wrap(p, net::addr(p, a)),
+        "route" => |p, a| wrap(p, net::route(p, a)),
+        "batch" => |p, a| wrap(p, net::batch(p, a)),
         _ => return None,
     })
 }
