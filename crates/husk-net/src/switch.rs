@@ -29,7 +29,8 @@ impl NetnsSwitch {
     /// Steps into a new, empty network namespace (`unshare(CLONE_NEWNET)`).
     pub(crate) fn enter_new() -> Result<NetnsSwitch, crate::netns::NetnsError> {
         let home = NetnsSwitch::home().map_err(crate::netns::NetnsError::Switch)?;
-        husk_sys::unshare::unshare_namespaces(libc::CLONE_NEWNET).map_err(crate::netns::NetnsError::Unshare)?;
+        husk_sys::unshare::unshare_namespaces(libc::CLONE_NEWNET)
+            .map_err(crate::netns::NetnsError::Unshare)?;
         Ok(NetnsSwitch { home: Some(home) })
     }
 

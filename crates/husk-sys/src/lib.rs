@@ -13,7 +13,6 @@
 pub mod creds;
 pub mod exec;
 pub mod locale;
-pub mod netns;
 pub mod netnsid;
 pub mod nsfs;
 pub mod passwd;
