@@ -36,7 +36,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::idmap::write::SetGroups;
-use crate::idmap::{IdKind, IdMap, IdMapError, IdRange};
+use crate::idmap::{IdMap, IdMapError, IdRange};
 use crate::time::{TimeError, TimeOffset};
 use crate::NsKind;
 
@@ -336,11 +336,6 @@ fn split_map(ranges: &IdMap, single: Option<u32>, own: u32) -> (Option<IdRange>,
 pub fn unshare_kinds(kinds: &[NsKind]) -> io::Result<()> {
     let flags = kinds.iter().fold(0, |f, k| f | k.clone_flag());
     husk_sys::unshare::unshare_namespaces(flags)
-}
-
-/// The id kind's map file for messages: `/proc/self/uid_map`.
-pub(crate) fn self_map_path(kind: IdKind) -> PathBuf {
-    PathBuf::from("/proc/self").join(kind.map_file())
 }
 
 #[cfg(test)]

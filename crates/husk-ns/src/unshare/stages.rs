@@ -19,7 +19,7 @@ use rustix::process::{Pid, WaitOptions};
 
 use super::mapper::{MapHelper, MapJob};
 use super::persist::PersistHelper;
-use super::{self_map_path, Plan, Propagation, Unshare, UnshareError};
+use super::{Plan, Propagation, Unshare, UnshareError};
 use crate::idmap::write::{write_map, write_setgroups};
 use crate::idmap::{IdKind, IdMap};
 use crate::time::{write_offsets, SELF_OFFSETS};
@@ -109,13 +109,7 @@ fn write_own_maps(plan: &Plan) -> Result<(), UnshareError> {
         (IdKind::Gid, plan.own_gid_map),
     ] {
         if let Some(line) = line {
-            write_map(own, kind, &IdMap::from(vec![line])).map_err(|e| match e {
-                crate::idmap::IdMapError::Write { source, .. } => crate::idmap::IdMapError::Write {
-                    path: self_map_path(kind),
-                    source,
-                },
-                other => other,
-            })?;
+            write_map(own, kind, &IdMap::from(vec![line]))?;
         }
     }
     Ok(())
