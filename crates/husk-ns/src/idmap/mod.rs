@@ -7,7 +7,7 @@
 //! - parses ranges as `unshare --map-users` takes them ([`IdRange`]),
 //! - builds and checks a whole map the way the kernel will ([`IdMap`]),
 //! - finds a user's subordinate ids in `/etc/subuid` ([`subid`]),
-//! - and writes maps, directly or through `newuidmap`/`newgidmap` ([`write`]).
+//! - and writes maps, directly or through `newuidmap`/`newgidmap` ([`write`](mod@write)).
 //!
 //! ```
 //! use husk_ns::idmap::{IdMap, IdRange};

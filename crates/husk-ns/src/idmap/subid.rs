@@ -77,7 +77,8 @@ pub fn resolve(file: &Path, text: &str, kind: &'static str) -> Result<u32, IdMap
 }
 
 /// The system's subordinate range for `uid` (`/etc/subuid` for
-/// [`IdKind::Uid`], `/etc/subgid` for [`IdKind::Gid`]), looked up by the
+/// [`IdKind::Uid`](super::IdKind::Uid), `/etc/subgid` for
+/// [`IdKind::Gid`](super::IdKind::Gid)), looked up by the
 /// name `/etc/passwd` gives `uid`, or by the number.
 pub fn for_user(kind: super::IdKind, uid: u32) -> Result<IdRange, IdMapError> {
     let name = name_of(Path::new("/etc/passwd"), uid);
