@@ -466,6 +466,33 @@ mod tests {
     }
 
     #[test]
+    fn single_never_overlaps_and_loses_at_most_one_id() {
+        for (inner, outer, count) in [(0, 10, 5), (3, 3, 4), (0, 0, 1), (2, 12, 3)] {
+            let range = r(inner, outer, count);
+            for si in 0..10 {
+                for so in 0..20 {
+                    let map = IdMap::from(vec![range]).with_single(so, si);
+                    map.validate()
+                        .unwrap_or_else(|e| panic!("{range} + {si}<-{so}: {e}: {map:?}"));
+                    let kept: u32 = map.ranges()[1..].iter().map(|x| x.count).sum();
+                    let hit = (inner..inner + count).contains(&si)
+                        || (outer..outer + count).contains(&so);
+                    assert_eq!(
+                        kept,
+                        count - u32::from(hit),
+                        "{range} + {si}<-{so}: {map:?}"
+                    );
+                    // Pieces stay inside the original extent.
+                    for x in &map.ranges()[1..] {
+                        assert!(x.inner >= inner && x.inner + x.count <= inner + count);
+                        assert!(x.outer >= outer && x.outer + x.count <= outer + count);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn kernel_text_and_helper_args() {
         let map = IdMap::from(vec![r(0, 1000, 1), r(1, 100000, 65535)]);
         assert_eq!(map.to_string(), "0 1000 1\n1 100000 65535\n");
