@@ -108,6 +108,25 @@ pub fn all_mapped(map_file: &Path) -> Result<Vec<IdRange>, IdMapError> {
         .collect())
 }
 
+/// The ranges one `--map-users`/`--map-groups` value stands for, for the
+/// caller `euid`: `auto` (the caller's subordinate range from id 0),
+/// `subids` (that range mapped to itself), `all` (every id the caller's
+/// namespace maps, to itself), or an explicit range ([`IdRange`] syntax).
+pub fn spec(kind: super::IdKind, text: &str, euid: u32) -> Result<Vec<IdRange>, IdMapError> {
+    Ok(match text {
+        "auto" => vec![for_user(kind, euid)?],
+        "subids" => {
+            let r = for_user(kind, euid)?;
+            vec![IdRange {
+                inner: r.outer,
+                ..r
+            }]
+        }
+        "all" => all_mapped(&Path::new("/proc/self").join(kind.map_file()))?,
+        range => vec![range.parse()?],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

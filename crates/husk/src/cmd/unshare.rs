@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
-use husk_ns::idmap::{subid, write::SetGroups, IdKind, IdMap, IdRange};
+use husk_ns::idmap::{subid, write::SetGroups, IdKind, IdMap};
 use husk_ns::time::{Clock, TimeOffset};
 use husk_ns::unshare::{PersistTarget, Propagation, Unshare};
 use husk_ns::NsKind;
@@ -243,28 +243,14 @@ fn build(a: Args) -> anyhow::Result<Unshare> {
 /// `--map-users`/`--map-groups` values (and `--map-auto`) as one map.
 fn ranges(kind: IdKind, values: &[String], auto: bool, euid: u32) -> anyhow::Result<IdMap> {
     let mut map = IdMap::default();
-    let values = values
+    for v in values
         .iter()
         .map(String::as_str)
-        .chain(auto.then_some("auto"));
-    for v in values {
-        match v {
-            "auto" => map.push(subid::for_user(kind, euid)?),
-            "subids" => {
-                let r = subid::for_user(kind, euid)?;
-                map.push(IdRange {
-                    inner: r.outer,
-                    ..r
-                });
-            }
-            "all" => {
-                let file = PathBuf::from("/proc/self").join(kind.map_file());
-                subid::all_mapped(&file)?
-                    .into_iter()
-                    .for_each(|r| map.push(r));
-            }
-            text => map.push(text.parse()?),
-        }
+        .chain(auto.then_some("auto"))
+    {
+        subid::spec(kind, v, euid)?
+            .into_iter()
+            .for_each(|r| map.push(r));
     }
     Ok(map)
 }
