@@ -27,12 +27,15 @@ struct PrivateDir {
 
 impl PrivateDir {
     fn new() -> PrivateDir {
+        PrivateDir::with(rustix::mount::MountPropagationFlags::PRIVATE)
+    }
+
+    fn with(flags: rustix::mount::MountPropagationFlags) -> PrivateDir {
         let dir = tempdir();
         let p = dir.path();
         rustix::mount::mount_bind(p, p).expect("bind temp dir on itself");
         let guard = MountGuard(p.to_owned());
-        let flags = rustix::mount::MountPropagationFlags::PRIVATE;
-        rustix::mount::mount_change(p, flags).expect("make temp dir private");
+        rustix::mount::mount_change(p, flags).expect("set temp dir propagation");
         PrivateDir { dir, _mount: guard }
     }
 
@@ -216,6 +219,22 @@ fn persistent_mount_and_pid_namespaces_with_fork() {
     assert!(is_mounted(&mnt) && is_mounted(&pid));
     // The persisted mount namespace is enterable after its creator exited.
     stdout_ok(Command::new("nsenter").arg(&mnt_arg).arg("true"));
+}
+
+#[test]
+fn mount_namespace_on_a_shared_mount_is_refused_with_the_reason() {
+    require_root!();
+    let dir = PrivateDir::with(rustix::mount::MountPropagationFlags::SHARED);
+    let file = dir.path("mnt");
+    let _guard = MountGuard(file.clone());
+    let out = output(&mut unshare([
+        format!("--mount={}", file.display()),
+        "true".into(),
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs its file on a private mount"), "{err}");
+    assert!(!file.exists(), "persist file left behind");
 }
 
 #[test]
