@@ -366,7 +366,7 @@ fn root_and_wd_apply_before_exec() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "husk unshare: cannot change directory to /nonexistent-husk: No such file or directory"
+        "husk unshare: cannot chdir to '/nonexistent-husk': No such file or directory"
     );
 }
 

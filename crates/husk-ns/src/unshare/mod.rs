@@ -181,7 +181,7 @@ pub enum UnshareError {
         source: io::Error,
     },
     /// `chdir` failed.
-    #[error("cannot change directory to {}", .path.display())]
+    #[error("cannot chdir to '{}'", .path.display())]
     Chdir {
         /// The directory.
         path: PathBuf,
