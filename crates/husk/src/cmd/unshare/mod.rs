@@ -262,3 +262,54 @@ fn number<T: std::str::FromStr>(text: &str, what: &str) -> anyhow::Result<T> {
         .ok()
         .with_context(|| format!("{what}: '{text}'"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built(words: &[&str]) -> Unshare {
+        let args: Vec<OsString> = words.iter().map(OsString::from).collect();
+        let (opts, _) = getopt::parse(OPTIONS, &args).unwrap();
+        build(opts).unwrap()
+    }
+
+    #[test]
+    fn later_options_win_like_util_linux() {
+        let u = built(&["-r", "--map-user=5"]);
+        assert_eq!((u.map_user, u.map_group), (Some(5), Some(0)));
+        let u = built(&["--map-user=5", "-r"]);
+        assert_eq!((u.map_user, u.map_group), (Some(0), Some(0)));
+        let u = built(&["--propagation=shared", "--propagation", "slave"]);
+        assert_eq!(u.propagation, Propagation::Slave);
+        let u = built(&["-T", "--boottime=1", "--boottime=2"]);
+        assert_eq!(u.time_offsets.len(), 1);
+        assert_eq!(u.time_offsets[0].seconds, 2);
+    }
+
+    #[test]
+    fn namespace_options_and_persist_files() {
+        let u = built(&["-mu", "--net=/run/n", "--mount-proc", "--kill-child=TERM"]);
+        assert_eq!(u.kinds, [NsKind::Mnt, NsKind::Uts, NsKind::Net]);
+        assert_eq!(u.persist.len(), 1);
+        assert_eq!(u.persist[0].path, Path::new("/run/n"));
+        assert_eq!(u.mount_proc.as_deref(), Some(Path::new("/proc")));
+        assert_eq!(u.kill_child, Some(libc::SIGTERM));
+        assert_eq!(built(&["--kill-child"]).kill_child, Some(libc::SIGKILL));
+    }
+
+    #[test]
+    fn map_users_forms() {
+        let u = built(&["--map-users=0:100000:10", "--map-users=200000,10,5"]);
+        let r = u.map_users.ranges();
+        assert_eq!((r[0].inner, r[0].outer, r[0].count), (0, 100000, 10));
+        assert_eq!((r[1].inner, r[1].outer, r[1].count), (10, 200000, 5));
+    }
+
+    #[test]
+    fn bad_values_are_one_line() {
+        let args: Vec<OsString> = ["-S", "x"].iter().map(OsString::from).collect();
+        let (opts, _) = getopt::parse(OPTIONS, &args).unwrap();
+        let err = build(opts).unwrap_err();
+        assert_eq!(cli::error_line(&err), "failed to parse uid: 'x'");
+    }
+}
