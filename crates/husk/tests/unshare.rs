@@ -240,18 +240,27 @@ fn mount_namespace_on_a_shared_mount_is_refused_with_the_reason() {
 #[test]
 fn failed_command_leaves_no_persisted_namespace() {
     require_root!();
+    // Each way a command can fail after the namespaces were bound: the
+    // program is missing (127), or a setup step before exec fails (1).
+    let cases: [(&[&str], i32); 2] = [
+        (&["husk-no-such-program"], 127),
+        (&["-w", "/nonexistent-husk", "true"], 1),
+    ];
     for fork in [false, true] {
-        let dir = tempdir();
-        let file = dir.path().join("net");
-        let _guard = MountGuard(file.clone());
-        let mut cmd = unshare([format!("--net={}", file.display())]);
-        if fork {
-            cmd.arg("-f");
+        for (tail, code) in cases {
+            let dir = tempdir();
+            let file = dir.path().join("net");
+            let _guard = MountGuard(file.clone());
+            let mut cmd = unshare([format!("--net={}", file.display())]);
+            if fork {
+                cmd.arg("-f");
+            }
+            let out = output(cmd.args(tail));
+            let what = format!("fork={fork} {tail:?}");
+            assert_eq!(out.status.code(), Some(code), "{what}");
+            assert!(!is_mounted(&file), "{what}: bind mount left behind");
+            assert!(!file.exists(), "{what}: file left behind");
         }
-        let out = output(cmd.arg("husk-no-such-program"));
-        assert_eq!(out.status.code(), Some(127), "fork={fork}");
-        assert!(!is_mounted(&file), "fork={fork}: bind mount left behind");
-        assert!(!file.exists(), "fork={fork}: file left behind");
     }
 }
 
