@@ -59,6 +59,7 @@ pub(super) fn run(
     plan: &Plan,
     program: &[OsString],
 ) -> Result<Finished, UnshareError> {
+    let exec = Exec::prepare(program)?;
     signal::set_default(libc::SIGCHLD).map_err(UnshareError::Signals)?;
     let persist = spawn_persist(plan)?;
     let mapper = spawn_mapper(plan)?;
@@ -71,12 +72,12 @@ pub(super) fn run(
         write_offsets(Path::new(SELF_OFFSETS), &u.time_offsets)?;
     }
     if plan.fork {
-        return parent_stage(u, plan, persist, program);
+        return parent_stage(u, plan, persist, &exec);
     }
     if let Some(p) = &persist {
         p.bind()?;
     }
-    match program_stage(u, plan, None, persist, program)? {}
+    match program_stage(u, plan, None, persist, &exec)? {}
 }
 
 fn spawn_persist(plan: &Plan) -> Result<Option<PersistHelper>, UnshareError> {
@@ -159,7 +160,7 @@ fn parent_stage(
     u: &Unshare,
     plan: &Plan,
     persist: Option<PersistHelper>,
-    program: &[OsString],
+    exec: &Exec,
 ) -> Result<Finished, UnshareError> {
     let saved = signal::block(&[libc::SIGINT, libc::SIGTERM]).map_err(UnshareError::Signals)?;
     let exec_report = match persist {
@@ -172,7 +173,7 @@ fn parent_stage(
             signal::restore(&saved).map_err(UnshareError::Signals)?;
             drop(persist);
             let report = exec_report.map(|(_, w)| w);
-            let err = match program_stage(u, plan, Some(parent), None, program) {
+            let err = match program_stage(u, plan, Some(parent), None, exec) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -222,7 +223,7 @@ fn program_stage(
     plan: &Plan,
     parent: Option<u32>,
     persist: Option<PersistHelper>,
-    program: &[OsString],
+    exec: &Exec,
 ) -> Result<Infallible, UnshareError> {
     if let (Some(sig), Some(parent)) = (u.kill_child, parent) {
         die_with_parent(sig, parent)?;
@@ -241,26 +242,44 @@ fn program_stage(
     if u.keep_caps && plan.flags & libc::CLONE_NEWUSER != 0 {
         keep_caps().map_err(UnshareError::KeepCaps)?;
     }
-    let argv = argv_of(program);
     if let Some(p) = persist {
         // Without fork nobody is left to undo the persisted namespaces if
         // exec fails, so find the program before keeping them.
-        find_program(&argv[0]).map_err(|source| UnshareError::Exec {
-            program: argv[0].clone(),
-            source,
-        })?;
+        find_program(&exec.file).map_err(|source| exec.error(source))?;
         p.keep()?;
     }
-    let file = if program.is_empty() {
-        shell()
-    } else {
-        argv[0].clone()
-    };
-    let source = husk_sys::exec::execvp(&file, &argv);
-    Err(UnshareError::Exec {
-        program: file,
-        source,
-    })
+    Err(exec.error(exec.prepared.exec()))
+}
+
+/// The program to exec, converted before any fork.
+struct Exec {
+    /// What execvp searches for: the program, or `$SHELL`.
+    file: OsString,
+    prepared: husk_sys::exec::Prepared,
+}
+
+impl Exec {
+    fn prepare(program: &[OsString]) -> Result<Exec, UnshareError> {
+        let file = if program.is_empty() {
+            shell()
+        } else {
+            program[0].clone()
+        };
+        let argv = argv_of(program);
+        let prepared =
+            husk_sys::exec::Prepared::new(&file, &argv).map_err(|source| UnshareError::Exec {
+                program: file.clone(),
+                source,
+            })?;
+        Ok(Exec { file, prepared })
+    }
+
+    fn error(&self, source: io::Error) -> UnshareError {
+        UnshareError::Exec {
+            program: self.file.clone(),
+            source,
+        }
+    }
 }
 
 /// `--kill-child`: ask for `sig` when the parent dies, then make sure it
