@@ -4,7 +4,8 @@
 //! turns it into a checked [`Plan`] (pure: clone flags, who writes which id
 //! map, what to persist, whether to fork), and [`Unshare::run`] executes it:
 //!
-//! 1. fork the persist helper and the id-map helper (still outside),
+//! 1. convert the program's argv; fork the persist helper and the id-map
+//!    helper (still outside),
 //! 2. `unshare(2)`,
 //! 3. write `setgroups` and the caller's own one-line id maps, let the
 //!    id-map helper write range maps,
