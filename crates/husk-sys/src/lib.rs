@@ -12,6 +12,7 @@
 
 pub mod exec;
 pub mod nsfs;
+pub mod pidfd;
 pub mod process;
 pub mod signal;
 pub mod unshare;

@@ -275,21 +275,33 @@ fn uncreatable_persist_file_is_one_clear_error() {
     );
 }
 
-/// Starts `husk unshare -f [--kill-child] sh -c 'echo $$; sleep 100'` and
-/// returns the guard and the pid of the sleeping child.
-fn start_child(kill_child: bool) -> (ChildGuard, u32) {
+/// Starts `husk unshare -f [--kill-child] EXTRA sh -c 'echo; sleep 100'`
+/// and returns the guard and the host pid of the sleeping child (read from
+/// the parent's `children` list, so it also works in a new pid namespace).
+fn start_child(kill_child: bool, extra: &[&str]) -> (ChildGuard, u32) {
     let mut cmd = unshare(["-f"]);
     if kill_child {
         cmd.arg("--kill-child");
     }
-    cmd.args(["sh", "-c", "echo $$; exec sleep 100"])
+    cmd.args(extra);
+    cmd.args(["sh", "-c", "echo started; exec sleep 100"])
         .stdout(Stdio::piped());
     let mut guard = ChildGuard::spawn(&mut cmd);
     let mut line = String::new();
     BufReader::new(guard.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    (guard, line.trim().parse().unwrap())
+    assert_eq!(line.trim(), "started");
+    let parent = guard.pid();
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).unwrap();
+    let child = children
+        .split_whitespace()
+        .next()
+        .expect("a child")
+        .parse()
+        .unwrap();
+    (guard, child)
 }
 
 fn alive(pid: u32) -> bool {
@@ -310,15 +322,27 @@ fn wait_dead(pid: u32) -> bool {
 
 #[test]
 fn kill_child_kills_the_child_when_the_parent_dies() {
-    let (mut parent, child) = start_child(true);
+    let (mut parent, child) = start_child(true, &[]);
     parent.0.kill().unwrap();
     parent.0.wait().unwrap();
     assert!(wait_dead(child), "child {child} survived its parent");
 }
 
 #[test]
+fn kill_child_works_for_pid_1_of_a_new_pid_namespace() {
+    require_root!();
+    // getppid() is 0 there: the parent check must not rely on it.
+    let out = stdout_ok(&mut unshare(["--kill-child", "-p", "echo", "hi"]));
+    assert_eq!(out.trim(), "hi");
+    let (mut parent, child) = start_child(true, &["-p"]);
+    parent.0.kill().unwrap();
+    parent.0.wait().unwrap();
+    assert!(wait_dead(child), "pid 1 {child} survived its parent");
+}
+
+#[test]
 fn without_kill_child_the_child_survives() {
-    let (mut parent, child) = start_child(false);
+    let (mut parent, child) = start_child(false, &[]);
     parent.0.kill().unwrap();
     parent.0.wait().unwrap();
     std::thread::sleep(Duration::from_millis(100));

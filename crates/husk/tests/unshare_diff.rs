@@ -91,6 +91,7 @@ fn exit_statuses_match() {
         &["-f", "sh", "-c", "kill -TERM $$"],
         &["-f", "sh", "-c", "kill -INT $$"],
         &["-f", "--kill-child", "sh", "-c", "kill -HUP $$"],
+        &["--kill-child=TERM", "-p", "sh", "-c", "exit 5"],
         &["husk-no-such-program"],
         &["/etc/passwd"],
     ] {

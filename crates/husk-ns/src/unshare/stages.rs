@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -167,13 +167,18 @@ fn parent_stage(
         Some(_) => Some(pipe().map_err(UnshareError::Fork)?),
         None => None,
     };
-    let parent = std::process::id();
+    // --kill-child: a pidfd of this process lets the child check that it
+    // did not die before the parent-death signal was armed.
+    let parent = match u.kill_child {
+        Some(_) => Some(husk_sys::pidfd::open_self().map_err(UnshareError::KillChild)?),
+        None => None,
+    };
     match fork().map_err(UnshareError::Fork)? {
         Forked::Child => {
             signal::restore(&saved).map_err(UnshareError::Signals)?;
             drop(persist);
             let report = exec_report.map(|(_, w)| w);
-            let err = match program_stage(u, plan, Some(parent), None, exec) {
+            let err = match program_stage(u, plan, parent.as_ref(), None, exec) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -183,6 +188,7 @@ fn parent_stage(
             Err(err)
         }
         Forked::Parent(pid) => {
+            drop(parent);
             let child = Child(Some(pid));
             if let (Some(p), Some((r, w))) = (persist, exec_report) {
                 drop(w);
@@ -221,7 +227,7 @@ fn child_reached_exec(r: &OwnedFd) -> bool {
 fn program_stage(
     u: &Unshare,
     plan: &Plan,
-    parent: Option<u32>,
+    parent: Option<&OwnedFd>,
     persist: Option<PersistHelper>,
     exec: &Exec,
 ) -> Result<Infallible, UnshareError> {
@@ -283,11 +289,11 @@ impl Exec {
 }
 
 /// `--kill-child`: ask for `sig` when the parent dies, then make sure it
-/// has not died already (then nobody waits for us: exit).
-fn die_with_parent(sig: i32, parent: u32) -> Result<(), UnshareError> {
+/// has not died already (then nobody waits for us: exit). The parent is
+/// checked through its pidfd: in a new pid namespace `getppid()` is 0.
+fn die_with_parent(sig: i32, parent: &OwnedFd) -> Result<(), UnshareError> {
     signal::set_parent_death_signal(sig).map_err(UnshareError::KillChild)?;
-    let ppid = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
-    if u32::try_from(ppid).ok() != Some(parent) {
+    if husk_sys::pidfd::has_exited(parent.as_fd()).map_err(UnshareError::KillChild)? {
         husk_sys::exec::exit_now(1);
     }
     Ok(())
