@@ -175,13 +175,16 @@ fn parent_stage(
     };
     match fork().map_err(UnshareError::Fork)? {
         Forked::Child => {
-            signal::restore(&saved).map_err(UnshareError::Signals)?;
             drop(persist);
             let report = exec_report.map(|(_, w)| w);
-            let err = match program_stage(u, plan, parent.as_ref(), None, exec) {
+            let outcome = signal::restore(&saved)
+                .map_err(UnshareError::Signals)
+                .and_then(|()| program_stage(u, plan, parent.as_ref(), None, exec));
+            let err = match outcome {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
+            // Tell the parent exec was not reached (it then undoes persisting).
             if let Some(w) = report {
                 let _ = rustix::io::write(&w, b"!");
             }
@@ -221,7 +224,8 @@ fn child_reached_exec(r: &OwnedFd) -> bool {
 /// Prepares the process and execs the program.
 ///
 /// Runs in: the process that becomes the program — the forked child
-/// (`parent` is the waiting parent's pid) or the unsharing process itself.
+/// (`parent` is a pidfd of the waiting parent, for `--kill-child`) or the
+/// unsharing process itself.
 /// All new namespaces; with a user namespace, full capabilities in it until
 /// the `setuid`/exec drops them. Returns only on failure.
 fn program_stage(
