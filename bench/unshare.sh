@@ -5,10 +5,11 @@
 #   bench/unshare.sh                 # the normal (dynamically linked) release build
 #   STATIC=1 bench/unshare.sh        # a static-pie build (glibc crt-static): no
 #                                    # libgcc_s/ld.so work at start-up
-#   bench/unshare.sh --runs 1000     # extra hyperfine arguments
+#   ROUNDS=10 RUNS=300 bench/unshare.sh
 #
-# Prints the ratio of medians (target: <= 1.0). The machine should be quiet:
-# on 2 busy cores the spread is larger than the difference being measured.
+# Runs ROUNDS (6) hyperfine rounds of RUNS (150) runs each, alternating which
+# tool goes first, and prints each round's ratio of medians and the median
+# ratio (target: <= 1.0). A quiet machine gives steadier numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,17 +24,32 @@ else
   HUSK="$PWD/target/release/husk"
 fi
 FLAGS="-f -p -m -u -i -n --mount-proc true"
-OUT="${BENCH_OUT:-target/bench-unshare.json}"
+ROUNDS="${ROUNDS:-6}"
+RUNS="${RUNS:-150}"
+OUT_DIR="${BENCH_OUT:-target/bench-unshare}"
+mkdir -p "$OUT_DIR"
 
-hyperfine --warmup 20 --min-runs 300 -N \
-  --export-json "$OUT" \
-  -n util-linux "/usr/bin/unshare $FLAGS" \
-  -n husk "$HUSK unshare $FLAGS" \
-  "$@"
+# Several short rounds in alternating order rather than one long run each:
+# background load drifts, and hyperfine runs commands one after the other.
+for round in $(seq 1 "$ROUNDS"); do
+  cmds=(-n util-linux "/usr/bin/unshare $FLAGS" -n husk "$HUSK unshare $FLAGS")
+  if (( round % 2 == 0 )); then
+    cmds=(-n husk "$HUSK unshare $FLAGS" -n util-linux "/usr/bin/unshare $FLAGS")
+  fi
+  hyperfine --warmup 10 --runs "$RUNS" -N --style none \
+    --export-json "$OUT_DIR/round-$round.json" "${cmds[@]}" "$@" >/dev/null
+done
 
-python3 - "$OUT" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-h, u = r["husk"]["median"], r["util-linux"]["median"]
-print(f"median husk {h*1e3:.3f} ms, util-linux {u*1e3:.3f} ms, ratio {h/u:.3f}")
+python3 - "$OUT_DIR" "$ROUNDS" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+ratios, hs, us = [], [], []
+for i in range(1, rounds + 1):
+    r = {x["command"]: x for x in json.load(open(f"{out}/round-{i}.json"))["results"]}
+    h, u = r["husk"]["median"], r["util-linux"]["median"]
+    hs.append(h); us.append(u); ratios.append(h / u)
+    print(f"round {i}: husk {h*1e3:.3f} ms, util-linux {u*1e3:.3f} ms, ratio {h/u:.3f}")
+print(f"median of rounds: husk {statistics.median(hs)*1e3:.3f} ms, "
+      f"util-linux {statistics.median(us)*1e3:.3f} ms, "
+      f"ratio {statistics.median(ratios):.3f} (target <= 1.0)")
 PY

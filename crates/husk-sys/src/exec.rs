@@ -21,21 +21,10 @@ fn cstrings<S: AsRef<OsStr>>(args: &[S]) -> io::Result<Vec<CString>> {
 /// `execvp` reports it (`ENOENT` when nothing was found, `EACCES` when a
 /// candidate was not executable).
 pub fn execvp<F: AsRef<OsStr>, S: AsRef<OsStr>>(file: F, argv: &[S]) -> io::Error {
-    let file = match CString::new(file.as_ref().as_bytes()) {
-        Ok(f) => f,
-        Err(_) => return io::Error::from_raw_os_error(libc::EINVAL),
-    };
-    let args = match cstrings(argv) {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
-    ptrs.push(std::ptr::null());
-    // SAFETY: `file` and every pointer in `ptrs` point at NUL-terminated
-    // strings owned by `file`/`args`, alive for the call, and `ptrs` ends
-    // with the NULL execvp needs to find the end of argv.
-    unsafe { libc::execvp(file.as_ptr(), ptrs.as_ptr()) };
-    io::Error::last_os_error()
+    match Prepared::new(file, argv) {
+        Ok(prepared) => prepared.exec(),
+        Err(e) => e,
+    }
 }
 
 /// `_exit(2)`: ends the calling process now, without running exit handlers
@@ -45,4 +34,41 @@ pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust-owned memory; skipping
     // destructors in a forked copy of the process is the point.
     unsafe { libc::_exit(code) }
+}
+
+/// A program and its argv, converted for `execvp(3)` ahead of time, so a
+/// freshly forked child can exec without allocating (every heap page it
+/// writes would be copied on write).
+#[derive(Debug)]
+pub struct Prepared {
+    file: CString,
+    // Owns the strings `ptrs` points into; moving a CString does not move
+    // its heap buffer, so the pointers stay valid for the life of `self`.
+    _args: Vec<CString>,
+    ptrs: Vec<*const libc::c_char>,
+}
+
+impl Prepared {
+    /// Converts `file` and `argv` (`argv[0]` included); `EINVAL` on a NUL byte.
+    pub fn new<F: AsRef<OsStr>, S: AsRef<OsStr>>(file: F, argv: &[S]) -> io::Result<Prepared> {
+        let file = CString::new(file.as_ref().as_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let args = cstrings(argv)?;
+        let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        Ok(Prepared {
+            file,
+            _args: args,
+            ptrs,
+        })
+    }
+
+    /// `execvp(3)`; returns only on failure.
+    pub fn exec(&self) -> io::Error {
+        // SAFETY: `file` is NUL-terminated and every non-null pointer in
+        // `ptrs` points into a CString owned by `self._args`, alive for this
+        // call; `ptrs` ends with the NULL execvp needs.
+        unsafe { libc::execvp(self.file.as_ptr(), self.ptrs.as_ptr()) };
+        io::Error::last_os_error()
+    }
 }

@@ -1,9 +1,20 @@
-//! Questions to a pidfd that rustix (without its `event` feature) lacks.
+//! Process file descriptors: a handle on a process that cannot be confused
+//! with a later process reusing its pid.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+use rustix::process::{getpid, pidfd_open, PidfdFlags};
 
 use crate::cvt;
+
+/// A pidfd of the calling process (`pidfd_open(getpid())`), close-on-exec.
+///
+/// A child forked afterwards inherits it and can tell, even from inside a
+/// new pid namespace where `getppid()` is 0, whether this process has exited.
+pub fn open_self() -> io::Result<OwnedFd> {
+    Ok(pidfd_open(getpid(), PidfdFlags::empty())?)
+}
 
 /// Whether the process behind `pidfd` has exited (its pidfd polls readable).
 ///
@@ -28,13 +39,16 @@ mod tests {
     use std::os::fd::AsFd;
 
     #[test]
-    fn a_live_process_has_not_exited_a_reaped_one_has() {
-        let me = rustix::process::getpid();
-        let fd = rustix::process::pidfd_open(me, rustix::process::PidfdFlags::empty()).unwrap();
+    fn own_pidfd_is_not_exited() {
+        let fd = open_self().unwrap();
         assert!(!has_exited(fd.as_fd()).unwrap());
+    }
+
+    #[test]
+    fn a_reaped_child_has_exited() {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
-        let fd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).unwrap();
+        let fd = pidfd_open(pid, PidfdFlags::empty()).unwrap();
         child.wait().unwrap();
         assert!(has_exited(fd.as_fd()).unwrap());
     }

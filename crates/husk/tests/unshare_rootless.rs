@@ -143,5 +143,34 @@ fn rootless_namespaces_inside_a_user_namespace() {
         ],
     ));
     assert_eq!(out.lines().collect::<Vec<_>>(), ["husk-rootless", "1"]);
-    let _ = Command::new("true");
+}
+
+#[test]
+fn inside_a_user_namespace_made_by_util_linux() {
+    require_root!();
+    require_tool!("unshare");
+    // The third privilege mode: root in a user namespace, not on the host.
+    let user = test_user();
+    let husk = common::husk_bin();
+    let mut cmd = Command::new("/usr/bin/unshare");
+    cmd.arg("-r")
+        .arg(&husk)
+        .args([
+            "unshare",
+            "-r",
+            "-f",
+            "-p",
+            "-u",
+            "-n",
+            "--mount-proc",
+            "sh",
+            "-c",
+        ])
+        .arg("hostname husk-nested; hostname; echo $$; cat /proc/self/uid_map")
+        .current_dir("/tmp");
+    let out = ok_stdout(output(as_user(&mut cmd, user)));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["husk-nested", "1"]);
+    let map: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(map, ["0", "0", "1"]);
 }

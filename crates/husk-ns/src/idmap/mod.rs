@@ -7,7 +7,7 @@
 //! - parses ranges as `unshare --map-users` takes them ([`IdRange`]),
 //! - builds and checks a whole map the way the kernel will ([`IdMap`]),
 //! - finds a user's subordinate ids in `/etc/subuid` ([`subid`]),
-//! - and writes maps, directly or through `newuidmap`/`newgidmap` ([`write`]).
+//! - and writes maps, directly or through `newuidmap`/`newgidmap` ([`write`](mod@write)).
 //!
 //! ```
 //! use husk_ns::idmap::{IdMap, IdRange};
@@ -463,6 +463,33 @@ mod tests {
         // No overlap: the range is untouched.
         let map = IdMap::from(vec![r(1, 100000, 10)]).with_single(1000, 0);
         assert_eq!(map.ranges(), &[r(0, 1000, 1), r(1, 100000, 10)]);
+    }
+
+    #[test]
+    fn single_never_overlaps_and_loses_at_most_one_id() {
+        for (inner, outer, count) in [(0, 10, 5), (3, 3, 4), (0, 0, 1), (2, 12, 3)] {
+            let range = r(inner, outer, count);
+            for si in 0..10 {
+                for so in 0..20 {
+                    let map = IdMap::from(vec![range]).with_single(so, si);
+                    map.validate()
+                        .unwrap_or_else(|e| panic!("{range} + {si}<-{so}: {e}: {map:?}"));
+                    let kept: u32 = map.ranges()[1..].iter().map(|x| x.count).sum();
+                    let hit = (inner..inner + count).contains(&si)
+                        || (outer..outer + count).contains(&so);
+                    assert_eq!(
+                        kept,
+                        count - u32::from(hit),
+                        "{range} + {si}<-{so}: {map:?}"
+                    );
+                    // Pieces stay inside the original extent.
+                    for x in &map.ranges()[1..] {
+                        assert!(x.inner >= inner && x.inner + x.count <= inner + count);
+                        assert!(x.outer >= outer && x.outer + x.count <= outer + count);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

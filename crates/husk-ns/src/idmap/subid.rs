@@ -77,7 +77,8 @@ pub fn resolve(file: &Path, text: &str, kind: &'static str) -> Result<u32, IdMap
 }
 
 /// The system's subordinate range for `uid` (`/etc/subuid` for
-/// [`IdKind::Uid`], `/etc/subgid` for [`IdKind::Gid`]), looked up by the
+/// [`IdKind::Uid`](super::IdKind::Uid), `/etc/subgid` for
+/// [`IdKind::Gid`](super::IdKind::Gid)), looked up by the
 /// name `/etc/passwd` gives `uid`, or by the number.
 pub fn for_user(kind: super::IdKind, uid: u32) -> Result<IdRange, IdMapError> {
     let name = name_of(Path::new("/etc/passwd"), uid);
@@ -105,6 +106,25 @@ pub fn all_mapped(map_file: &Path) -> Result<Vec<IdRange>, IdMapError> {
             })
         })
         .collect())
+}
+
+/// The ranges one `--map-users`/`--map-groups` value stands for, for the
+/// caller `euid`: `auto` (the caller's subordinate range from id 0),
+/// `subids` (that range mapped to itself), `all` (every id the caller's
+/// namespace maps, to itself), or an explicit range ([`IdRange`] syntax).
+pub fn spec(kind: super::IdKind, text: &str, euid: u32) -> Result<Vec<IdRange>, IdMapError> {
+    Ok(match text {
+        "auto" => vec![for_user(kind, euid)?],
+        "subids" => {
+            let r = for_user(kind, euid)?;
+            vec![IdRange {
+                inner: r.outer,
+                ..r
+            }]
+        }
+        "all" => all_mapped(&Path::new("/proc/self").join(kind.map_file()))?,
+        range => vec![range.parse()?],
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! turns it into a checked [`Plan`] (pure: clone flags, who writes which id
 //! map, what to persist, whether to fork), and [`Unshare::run`] executes it:
 //!
-//! 1. fork the persist helper and the id-map helper (still outside),
+//! 1. convert the program's argv; fork the persist helper and the id-map
+//!    helper (still outside),
 //! 2. `unshare(2)`,
 //! 3. write `setgroups` and the caller's own one-line id maps, let the
 //!    id-map helper write range maps,
@@ -36,7 +37,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::idmap::write::SetGroups;
-use crate::idmap::{IdKind, IdMap, IdMapError, IdRange};
+use crate::idmap::{IdMap, IdMapError, IdRange};
 use crate::time::{TimeError, TimeOffset};
 use crate::NsKind;
 
@@ -181,7 +182,7 @@ pub enum UnshareError {
         source: io::Error,
     },
     /// `chdir` failed.
-    #[error("cannot change directory to {}", .path.display())]
+    #[error("cannot chdir to '{}'", .path.display())]
     Chdir {
         /// The directory.
         path: PathBuf,
@@ -336,11 +337,6 @@ fn split_map(ranges: &IdMap, single: Option<u32>, own: u32) -> (Option<IdRange>,
 pub fn unshare_kinds(kinds: &[NsKind]) -> io::Result<()> {
     let flags = kinds.iter().fold(0, |f, k| f | k.clone_flag());
     husk_sys::unshare::unshare_namespaces(flags)
-}
-
-/// The id kind's map file for messages: `/proc/self/uid_map`.
-pub(crate) fn self_map_path(kind: IdKind) -> PathBuf {
-    PathBuf::from("/proc/self").join(kind.map_file())
 }
 
 #[cfg(test)]

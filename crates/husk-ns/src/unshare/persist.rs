@@ -74,6 +74,18 @@ pub enum PersistError {
         #[source]
         source: io::Error,
     },
+    /// A mount namespace cannot be bound where the mount would propagate
+    /// back into it (the kernel's `EINVAL`).
+    #[error("mount {src} on {path} failed (a mount namespace needs its file on a private mount: mount --make-private)")]
+    MountNsNotPrivate {
+        /// `/proc/PID/ns/mnt`.
+        src: PathBuf,
+        /// The target.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
     /// The helper process could not be started or talked to.
     #[error("persist helper failed")]
     Helper(#[source] io::Error),
@@ -131,15 +143,19 @@ pub fn bind_all(
             if created {
                 let _ = std::fs::remove_file(&t.path);
             }
-            return Err(PersistError::Mount {
-                src,
-                path: t.path.clone(),
-                source: e.into(),
-            });
+            return Err(mount_error(src, t, e.into()));
         }
         bound.done.push((t.path.clone(), created));
     }
     Ok(bound)
+}
+
+fn mount_error(src: PathBuf, t: &PersistTarget, source: io::Error) -> PersistError {
+    let path = t.path.clone();
+    if t.kind == NsKind::Mnt && source.raw_os_error() == Some(libc::EINVAL) {
+        return PersistError::MountNsNotPrivate { src, path, source };
+    }
+    PersistError::Mount { src, path, source }
 }
 
 /// Creates `path` if missing; whether it did.
@@ -257,11 +273,8 @@ impl PersistHelper {
             }),
             ToParent::MountFailed { index, errno } => {
                 let t = target(index)?;
-                Err(PersistError::Mount {
-                    src: PathBuf::from(format!("/proc/{}/{}", self.parent, ns_file(t.kind))),
-                    path: t.path.clone(),
-                    source: io::Error::from_raw_os_error(errno),
-                })
+                let src = PathBuf::from(format!("/proc/{}/{}", self.parent, ns_file(t.kind)));
+                Err(mount_error(src, t, io::Error::from_raw_os_error(errno)))
             }
         }
     }
@@ -313,7 +326,8 @@ fn failure_report(e: &PersistError, targets: &[PersistTarget]) -> ToParent {
             index: index_of(path),
             errno: errno(source),
         },
-        PersistError::Mount { path, source, .. } => ToParent::MountFailed {
+        PersistError::Mount { path, source, .. }
+        | PersistError::MountNsNotPrivate { path, source, .. } => ToParent::MountFailed {
             index: index_of(path),
             errno: errno(source),
         },

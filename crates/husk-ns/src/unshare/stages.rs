@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +19,7 @@ use rustix::process::{Pid, WaitOptions};
 
 use super::mapper::{MapHelper, MapJob};
 use super::persist::PersistHelper;
-use super::{self_map_path, Plan, Propagation, Unshare, UnshareError};
+use super::{Plan, Propagation, Unshare, UnshareError};
 use crate::idmap::write::{write_map, write_setgroups};
 use crate::idmap::{IdKind, IdMap};
 use crate::time::{write_offsets, SELF_OFFSETS};
@@ -59,6 +59,7 @@ pub(super) fn run(
     plan: &Plan,
     program: &[OsString],
 ) -> Result<Finished, UnshareError> {
+    let exec = Exec::prepare(program)?;
     signal::set_default(libc::SIGCHLD).map_err(UnshareError::Signals)?;
     let persist = spawn_persist(plan)?;
     let mapper = spawn_mapper(plan)?;
@@ -71,12 +72,12 @@ pub(super) fn run(
         write_offsets(Path::new(SELF_OFFSETS), &u.time_offsets)?;
     }
     if plan.fork {
-        return parent_stage(u, plan, persist, program);
+        return parent_stage(u, plan, persist, &exec);
     }
     if let Some(p) = &persist {
         p.bind()?;
     }
-    match program_stage(u, plan, None, persist, program)? {}
+    match program_stage(u, plan, None, persist, &exec)? {}
 }
 
 fn spawn_persist(plan: &Plan) -> Result<Option<PersistHelper>, UnshareError> {
@@ -109,13 +110,7 @@ fn write_own_maps(plan: &Plan) -> Result<(), UnshareError> {
         (IdKind::Gid, plan.own_gid_map),
     ] {
         if let Some(line) = line {
-            write_map(own, kind, &IdMap::from(vec![line])).map_err(|e| match e {
-                crate::idmap::IdMapError::Write { source, .. } => crate::idmap::IdMapError::Write {
-                    path: self_map_path(kind),
-                    source,
-                },
-                other => other,
-            })?;
+            write_map(own, kind, &IdMap::from(vec![line]))?;
         }
     }
     Ok(())
@@ -165,29 +160,38 @@ fn parent_stage(
     u: &Unshare,
     plan: &Plan,
     persist: Option<PersistHelper>,
-    program: &[OsString],
+    exec: &Exec,
 ) -> Result<Finished, UnshareError> {
     let saved = signal::block(&[libc::SIGINT, libc::SIGTERM]).map_err(UnshareError::Signals)?;
     let exec_report = match persist {
         Some(_) => Some(pipe().map_err(UnshareError::Fork)?),
         None => None,
     };
-    let parent = std::process::id();
+    // --kill-child: a pidfd of this process lets the child check that it
+    // did not die before the parent-death signal was armed.
+    let parent = match u.kill_child {
+        Some(_) => Some(husk_sys::pidfd::open_self().map_err(UnshareError::KillChild)?),
+        None => None,
+    };
     match fork().map_err(UnshareError::Fork)? {
         Forked::Child => {
-            signal::restore(&saved).map_err(UnshareError::Signals)?;
             drop(persist);
             let report = exec_report.map(|(_, w)| w);
-            let err = match program_stage(u, plan, Some(parent), None, program) {
+            let outcome = signal::restore(&saved)
+                .map_err(UnshareError::Signals)
+                .and_then(|()| program_stage(u, plan, parent.as_ref(), None, exec));
+            let err = match outcome {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
+            // Tell the parent exec was not reached (it then undoes persisting).
             if let Some(w) = report {
                 let _ = rustix::io::write(&w, b"!");
             }
             Err(err)
         }
         Forked::Parent(pid) => {
+            drop(parent);
             let child = Child(Some(pid));
             if let (Some(p), Some((r, w))) = (persist, exec_report) {
                 drop(w);
@@ -220,15 +224,16 @@ fn child_reached_exec(r: &OwnedFd) -> bool {
 /// Prepares the process and execs the program.
 ///
 /// Runs in: the process that becomes the program — the forked child
-/// (`parent` is the waiting parent's pid) or the unsharing process itself.
+/// (`parent` is a pidfd of the waiting parent, for `--kill-child`) or the
+/// unsharing process itself.
 /// All new namespaces; with a user namespace, full capabilities in it until
 /// the `setuid`/exec drops them. Returns only on failure.
 fn program_stage(
     u: &Unshare,
     plan: &Plan,
-    parent: Option<u32>,
+    parent: Option<&OwnedFd>,
     persist: Option<PersistHelper>,
-    program: &[OsString],
+    exec: &Exec,
 ) -> Result<Infallible, UnshareError> {
     if let (Some(sig), Some(parent)) = (u.kill_child, parent) {
         die_with_parent(sig, parent)?;
@@ -247,34 +252,52 @@ fn program_stage(
     if u.keep_caps && plan.flags & libc::CLONE_NEWUSER != 0 {
         keep_caps().map_err(UnshareError::KeepCaps)?;
     }
-    let argv = argv_of(program);
     if let Some(p) = persist {
         // Without fork nobody is left to undo the persisted namespaces if
         // exec fails, so find the program before keeping them.
-        find_program(&argv[0]).map_err(|source| UnshareError::Exec {
-            program: argv[0].clone(),
-            source,
-        })?;
+        find_program(&exec.file).map_err(|source| exec.error(source))?;
         p.keep()?;
     }
-    let file = if program.is_empty() {
-        shell()
-    } else {
-        argv[0].clone()
-    };
-    let source = husk_sys::exec::execvp(&file, &argv);
-    Err(UnshareError::Exec {
-        program: file,
-        source,
-    })
+    Err(exec.error(exec.prepared.exec()))
+}
+
+/// The program to exec, converted before any fork.
+struct Exec {
+    /// What execvp searches for: the program, or `$SHELL`.
+    file: OsString,
+    prepared: husk_sys::exec::Prepared,
+}
+
+impl Exec {
+    fn prepare(program: &[OsString]) -> Result<Exec, UnshareError> {
+        let file = if program.is_empty() {
+            shell()
+        } else {
+            program[0].clone()
+        };
+        let argv = argv_of(program);
+        let prepared =
+            husk_sys::exec::Prepared::new(&file, &argv).map_err(|source| UnshareError::Exec {
+                program: file.clone(),
+                source,
+            })?;
+        Ok(Exec { file, prepared })
+    }
+
+    fn error(&self, source: io::Error) -> UnshareError {
+        UnshareError::Exec {
+            program: self.file.clone(),
+            source,
+        }
+    }
 }
 
 /// `--kill-child`: ask for `sig` when the parent dies, then make sure it
-/// has not died already (then nobody waits for us: exit).
-fn die_with_parent(sig: i32, parent: u32) -> Result<(), UnshareError> {
+/// has not died already (then nobody waits for us: exit). The parent is
+/// checked through its pidfd: in a new pid namespace `getppid()` is 0.
+fn die_with_parent(sig: i32, parent: &OwnedFd) -> Result<(), UnshareError> {
     signal::set_parent_death_signal(sig).map_err(UnshareError::KillChild)?;
-    let ppid = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
-    if u32::try_from(ppid).ok() != Some(parent) {
+    if husk_sys::pidfd::has_exited(parent.as_fd()).map_err(UnshareError::KillChild)? {
         husk_sys::exec::exit_now(1);
     }
     Ok(())
