@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use husk_sys::netnsid::{NsIdSocket, NSID_NOT_ASSIGNED};
 use husk_sys::nsfs;
@@ -22,9 +21,12 @@ pub(super) struct Queries {
     netnsid: bool,
     socket: Option<NsIdSocket>,
     socket_tried: bool,
-    /// Namespaces seen in fds: (kind, ino, pid, fd), first holder wins.
-    fd_held: Vec<(NsKind, u64, u32, u32)>,
+    /// Namespaces seen in fds, first holder wins.
+    fd_held: Vec<FdHeld>,
     fd_seen: HashSet<u64>,
+    /// Namespaces already handed to `add_nsfd` (and, for bind mounts,
+    /// everything listed before them).
+    walked: HashSet<u64>,
 }
 
 impl Queries {
@@ -37,6 +39,7 @@ impl Queries {
             socket_tried: false,
             fd_held: Vec::new(),
             fd_seen: HashSet::new(),
+            walked: HashSet::new(),
         }
     }
 
@@ -83,7 +86,8 @@ impl Queries {
     /// Notes the namespaces that process `pid` holds open as fds: the fds
     /// whose file lives on nsfs (same device as `/proc/self/ns/*`). The
     /// link text is no help: an fd opened through a bind mount reads as
-    /// the mount's path.
+    /// the mount's path. Each namespace is opened once (first holder wins)
+    /// and kept open until [`Self::finish_fd_holders`].
     pub(super) fn scan_fds(&mut self, pdir: &OwnedFd, pid: u32, nsfs_dev: Option<u64>) {
         let Some(nsfs_dev) = nsfs_dev else {
             return;
@@ -103,52 +107,98 @@ impl Queries {
             let Ok(st) = rustix::fs::statat(&fddir, name, rustix::fs::AtFlags::empty()) else {
                 continue;
             };
-            if st.st_dev != nsfs_dev || !self.fd_seen.insert(st.st_ino) {
+            if st.st_dev != nsfs_dev || self.fd_seen.contains(&st.st_ino) {
                 continue;
             }
-            let kind = open_at(&fddir, name, OFlags::RDONLY)
-                .and_then(|f| nsfs::ns_type(f.as_fd()).ok())
-                .and_then(NsKind::from_clone_flag);
-            if let Some(kind) = kind {
-                self.fd_held.push((kind, st.st_ino, pid, fd));
+            if let Some(file) = open_at(&fddir, name, OFlags::RDONLY) {
+                self.fd_seen.insert(st.st_ino);
+                self.fd_held.push(FdHeld {
+                    ino: st.st_ino,
+                    pid,
+                    fd,
+                    file,
+                });
             }
         }
     }
 
-    /// Adds the fd-held namespaces no process is in.
+    /// Adds the namespaces held open by fds, and their missing owners and
+    /// parents, as util-linux 2.41's `read_opened_namespaces` does: while
+    /// it reads the fds no process has been attached to a namespace yet,
+    /// so the owner/parent walk starts from every fd-held namespace, and
+    /// stops only at one already walked.
     pub(super) fn finish_fd_holders(&mut self, snap: &mut Snapshot) {
-        for (kind, ino, pid, fd) in std::mem::take(&mut self.fd_held) {
-            if snap.index.contains_key(&ino) || !self.kinds.contains(kind) {
-                continue;
+        for held in std::mem::take(&mut self.fd_held) {
+            let origin = Origin::OpenFd {
+                pid: held.pid,
+                fd: held.fd,
+            };
+            self.add_nsfd(snap, held.file.as_fd(), held.ino, origin);
+        }
+    }
+
+    /// `add_namespace_for_nsfd`: lists the namespace `fd` (inode `ino`)
+    /// unless a process is in it, then walks up to its parent (pid and
+    /// user kinds) and owner, recursively, skipping kinds not asked for.
+    fn add_nsfd(&mut self, snap: &mut Snapshot, fd: BorrowedFd<'_>, ino: u64, origin: Origin) {
+        if self.walked.contains(&ino) {
+            return;
+        }
+        let Some(kind) = nsfs::ns_type(fd).ok().and_then(NsKind::from_clone_flag) else {
+            return;
+        };
+        if !self.kinds.contains(kind) {
+            return;
+        }
+        self.walked.insert(ino);
+        let parent = matches!(kind, NsKind::Pid | NsKind::User)
+            .then(|| related_fd(fd, Relation::Parent))
+            .flatten();
+        let owner = related_fd(fd, Relation::Owner);
+        if !snap.index.contains_key(&ino) {
+            let mut entry = NsEntry::new(kind, ino, origin);
+            entry.parent = parent.as_ref().map(|(i, _)| *i);
+            entry.owner = owner.as_ref().map(|(i, _)| *i);
+            entry.creator_uid = creator_uid(fd, kind);
+            if self.netnsid && kind == NsKind::Net {
+                entry.netnsid = self.nsid(fd);
             }
-            let mut entry = NsEntry::new(kind, ino, Origin::OpenFd { pid, fd });
-            let path = snap.proc_root.join(format!("{pid}/fd/{fd}"));
-            self.fill_path(&path, &mut entry);
             snap.insert(entry);
         }
-    }
-
-    fn fill_path(&mut self, path: &Path, entry: &mut NsEntry) {
-        if let Ok(fd) = rustix::fs::open(
-            path,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        ) {
-            self.fill_from_fd(fd.as_fd(), entry);
-            entry.creator_uid = creator_uid(fd.as_fd(), entry.kind);
+        for (id, other) in [parent, owner].into_iter().flatten() {
+            if id != ino {
+                self.add_nsfd(snap, other.as_fd(), id, Origin::Ancestor);
+            }
         }
     }
 }
 
-/// Adds the namespaces bind-mounted on nsfs that no process is in.
+/// A namespace first seen as an open fd of a process.
+struct FdHeld {
+    ino: u64,
+    pid: u32,
+    fd: u32,
+    file: OwnedFd,
+}
+
+/// Adds the namespaces bind-mounted on nsfs that nothing listed so far is
+/// (`read_persistent_namespaces`), with their missing owners and parents.
+/// The type comes from the kernel (`NS_GET_NSTYPE` on the mount point),
+/// the inode from the mount table, as in util-linux.
 pub(super) fn add_mount_holders(snap: &mut Snapshot, mounts: &[NsfsMount], q: &mut Queries) {
+    q.walked.extend(snap.index.keys().copied());
     for m in mounts {
-        if snap.index.contains_key(&m.ino) || !q.kinds.contains(m.kind) {
+        if q.walked.contains(&m.ino) {
             continue;
         }
-        let mut entry = NsEntry::new(m.kind, m.ino, Origin::BindMount(m.target.clone()));
-        q.fill_path(&m.target, &mut entry);
-        snap.insert(entry);
+        let Ok(fd) = rustix::fs::open(
+            &m.target,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        ) else {
+            continue;
+        };
+        q.add_nsfd(snap, fd.as_fd(), m.ino, Origin::BindMount(m.target.clone()));
     }
 }
 
