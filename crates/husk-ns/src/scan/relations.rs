@@ -184,7 +184,7 @@ struct FdHeld {
 /// Adds the namespaces bind-mounted on nsfs that nothing listed so far is
 /// (`read_persistent_namespaces`), with their missing owners and parents.
 /// The type comes from the kernel (`NS_GET_NSTYPE` on the mount point),
-/// the inode from the mount table, as in util-linux.
+/// as in util-linux.
 pub(super) fn add_mount_holders(snap: &mut Snapshot, mounts: &[NsfsMount], q: &mut Queries) {
     q.walked.extend(snap.index.keys().copied());
     for m in mounts {
@@ -198,6 +198,12 @@ pub(super) fn add_mount_holders(snap: &mut Snapshot, mounts: &[NsfsMount], q: &m
         ) else {
             continue;
         };
+        // A mount point covered by a later mount opens the top file, maybe
+        // another namespace: util-linux (2.41) then lists the covered inode
+        // with the top one's type; husk skips it.
+        if rustix::fs::fstat(&fd).map_or(true, |st| st.st_ino != m.ino) {
+            continue;
+        }
         q.add_nsfd(snap, fd.as_fd(), m.ino, Origin::BindMount(m.target.clone()));
     }
 }
