@@ -196,7 +196,8 @@ pub enum Origin {
     Ancestor,
     /// Kept alive only by an nsfs bind mount at this path.
     BindMount(PathBuf),
-    /// Kept alive only by an open file descriptor of a process.
+    /// Kept alive only by an open file descriptor of a process: a
+    /// namespace file, or (network namespaces) a socket made in it.
     OpenFd {
         /// The process holding it.
         pid: u32,

@@ -93,7 +93,18 @@ for i in $(seq 1 250); do
   sleep 0.02
 done
 umount -l "$T/husk-fdonly"
-EXTRA=1
+# One held only by a socket (fd 5, UDP) of a sleep back in our network
+# namespace (util-linux 2.41 finds it with pidfd_getfd + SIOCGSKNS).
+unshare -n bash -c 'readlink /proc/self/ns/net | tr -dc 0-9 > "$T/husk-sockns"
+  ip link set lo up && exec 5<>/dev/udp/127.0.0.1/9 &&
+  exec nsenter --net=/proc/1/ns/net sleep 1000' &
+SKPID=$!
+for i in $(seq 1 250); do
+  [ "$(cat /proc/$SKPID/comm)" = sleep ] && break
+  sleep 0.02
+done
+SOCKNS=$(cat "$T/husk-sockns")
+EXTRA=2
 # A user namespace made by `bin` (uid 2 in Debian's base-passwd; a name
 # no wider than `root`, so no column widens), held only by a bind mount:
 # its USER is its creator (NS_GET_OWNER_UID).
@@ -107,8 +118,8 @@ touch "$T/husk-userns"
 mount --bind /proc/$UPID/ns/user "$T/husk-userns"
 HOLDUSER=$(stat -c %i "$T/husk-userns")
 kill $UPID; wait $UPID
-printf 'HOLDNS=%s\nFDNS=%s\nHOLDUSER=%s\n' $HOLDNS $FDNS $HOLDUSER > "$T/vars"
-export HOLDNS FDNS HOLDUSER
+printf 'HOLDNS=%s\nFDNS=%s\nHOLDUSER=%s\nSOCKNS=%s\n' $HOLDNS $FDNS $HOLDUSER $SOCKNS > "$T/vars"
+export HOLDNS FDNS HOLDUSER SOCKNS
 "#;
 
 /// How the tools are run inside the scenario.
@@ -775,7 +786,7 @@ fn holder_only_namespaces_are_added_to_util_linux_output() {
     }
 }
 
-/// The three holder-only namespaces of [`HOLDERS`], sorted by inode.
+/// The four holder-only namespaces of [`HOLDERS`], sorted by inode.
 fn holder_extras(sc: &Scenario) -> Vec<Extra> {
     let userns = sc.var("USERNS");
     let dir = sc.dir.path().display().to_string();
@@ -791,6 +802,15 @@ fn holder_extras(sc: &Scenario) -> Vec<Extra> {
         },
         Extra {
             ino: sc.var("FDNS"),
+            kind: "net",
+            uid: 0,
+            user: "root",
+            parent: 0,
+            owner: userns,
+            nsfs: None,
+        },
+        Extra {
+            ino: sc.var("SOCKNS"),
             kind: "net",
             uid: 0,
             user: "root",

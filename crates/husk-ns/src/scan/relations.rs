@@ -8,7 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 
 use husk_sys::netnsid::{NsIdSocket, NSID_NOT_ASSIGNED};
 use husk_sys::nsfs;
-use rustix::fs::OFlags;
+use rustix::fs::{FileType, OFlags};
+use rustix::process::{PidfdFlags, PidfdGetfdFlags};
 
 use super::procfs::{ns_path, open_at};
 use super::{KindSet, NetNsId, NsEntry, NsfsMount, Origin, ScanOptions, Snapshot};
@@ -84,10 +85,11 @@ impl Queries {
     }
 
     /// Notes the namespaces that process `pid` holds open as fds: the fds
-    /// whose file lives on nsfs (same device as `/proc/self/ns/*`). The
-    /// link text is no help: an fd opened through a bind mount reads as
-    /// the mount's path. Each namespace is opened once (first holder wins)
-    /// and kept open until [`Self::finish_fd_holders`].
+    /// whose file lives on nsfs (same device as `/proc/self/ns/*`), and the
+    /// network namespaces of its sockets. The link text is no help: an fd
+    /// opened through a bind mount reads as the mount's path. Each
+    /// namespace is opened once (first holder wins) and kept open until
+    /// [`Self::finish_fd_holders`].
     pub(super) fn scan_fds(&mut self, pdir: &OwnedFd, pid: u32, nsfs_dev: Option<u64>) {
         let Some(nsfs_dev) = nsfs_dev else {
             return;
@@ -98,6 +100,7 @@ impl Queries {
         let Ok(dir) = rustix::fs::Dir::read_from(&fddir) else {
             return;
         };
+        let mut pidfd = PidFd::Unopened;
         for entry in dir.flatten() {
             let name = entry.file_name().to_bytes();
             let Some(fd) = std::str::from_utf8(name).ok().and_then(|s| s.parse().ok()) else {
@@ -107,17 +110,19 @@ impl Queries {
             let Ok(st) = rustix::fs::statat(&fddir, name, rustix::fs::AtFlags::empty()) else {
                 continue;
             };
-            if st.st_dev != nsfs_dev || self.fd_seen.contains(&st.st_ino) {
-                continue;
-            }
-            if let Some(file) = open_at(&fddir, name, OFlags::RDONLY) {
-                self.fd_seen.insert(st.st_ino);
-                self.fd_held.push(FdHeld {
-                    ino: st.st_ino,
-                    pid,
-                    fd,
-                    file,
-                });
+            let file = if st.st_dev == nsfs_dev {
+                if self.fd_seen.contains(&st.st_ino) {
+                    continue;
+                }
+                open_at(&fddir, name, OFlags::RDONLY).map(|f| (st.st_ino, f))
+            } else if FileType::from_raw_mode(st.st_mode) == FileType::Socket {
+                socket_netns(&mut pidfd, pid, fd)
+            } else {
+                None
+            };
+            if let Some((ino, file)) = file.filter(|(ino, _)| !self.fd_seen.contains(ino)) {
+                self.fd_seen.insert(ino);
+                self.fd_held.push(FdHeld { ino, pid, fd, file });
             }
         }
     }
@@ -171,6 +176,34 @@ impl Queries {
             }
         }
     }
+}
+
+/// A pidfd opened on first need, once per process.
+enum PidFd {
+    Unopened,
+    Open(OwnedFd),
+    Failed,
+}
+
+/// The network namespace (inode, fd) of socket `fd` of process `pid`,
+/// as util-linux 2.41's `add_namespace_from_sock`: a copy of the socket
+/// (`pidfd_getfd`), then `SIOCGSKNS`. Failures only mean "none".
+fn socket_netns(pidfd: &mut PidFd, pid: u32, fd: u32) -> Option<(u64, OwnedFd)> {
+    if let PidFd::Unopened = pidfd {
+        let opened = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .and_then(|p| rustix::process::pidfd_open(p, PidfdFlags::empty()).ok());
+        *pidfd = opened.map_or(PidFd::Failed, PidFd::Open);
+    }
+    let PidFd::Open(pidfd) = pidfd else {
+        return None;
+    };
+    let target = i32::try_from(fd).ok()?;
+    let sock = rustix::process::pidfd_getfd(&*pidfd, target, PidfdGetfdFlags::empty()).ok()?;
+    let ns = nsfs::socket_netns(sock.as_fd()).ok()?;
+    let ino = rustix::fs::fstat(&ns).ok()?.st_ino;
+    Some((ino, ns))
 }
 
 /// A namespace first seen as an open fd of a process.
