@@ -100,7 +100,7 @@ impl Queries {
         let Ok(dir) = rustix::fs::Dir::read_from(&fddir) else {
             return;
         };
-        let mut pidfd = PidFd::Unopened;
+        let mut pidfd = LazyPidFd::Unopened;
         for entry in dir.flatten() {
             let name = entry.file_name().to_bytes();
             let Some(fd) = std::str::from_utf8(name).ok().and_then(|s| s.parse().ok()) else {
@@ -179,7 +179,7 @@ impl Queries {
 }
 
 /// A pidfd opened on first need, once per process.
-enum PidFd {
+enum LazyPidFd {
     Unopened,
     Open(OwnedFd),
     Failed,
@@ -188,15 +188,15 @@ enum PidFd {
 /// The network namespace (inode, fd) of socket `fd` of process `pid`,
 /// as util-linux 2.41's `add_namespace_from_sock`: a copy of the socket
 /// (`pidfd_getfd`), then `SIOCGSKNS`. Failures only mean "none".
-fn socket_netns(pidfd: &mut PidFd, pid: u32, fd: u32) -> Option<(u64, OwnedFd)> {
-    if let PidFd::Unopened = pidfd {
+fn socket_netns(pidfd: &mut LazyPidFd, pid: u32, fd: u32) -> Option<(u64, OwnedFd)> {
+    if let LazyPidFd::Unopened = pidfd {
         let opened = i32::try_from(pid)
             .ok()
             .and_then(rustix::process::Pid::from_raw)
             .and_then(|p| rustix::process::pidfd_open(p, PidfdFlags::empty()).ok());
-        *pidfd = opened.map_or(PidFd::Failed, PidFd::Open);
+        *pidfd = opened.map_or(LazyPidFd::Failed, LazyPidFd::Open);
     }
-    let PidFd::Open(pidfd) = pidfd else {
+    let LazyPidFd::Open(pidfd) = pidfd else {
         return None;
     };
     let target = i32::try_from(fd).ok()?;
