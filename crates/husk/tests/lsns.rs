@@ -324,6 +324,15 @@ fn help_lists_every_column() {
         text.starts_with("\nUsage:\n husk lsns [options] [<namespace>]\n"),
         "{text}"
     );
+    // util-linux 2.39+'s line for -P, where 2.39 puts it.
+    assert!(
+        text.contains(
+            "     --output-all       output all columns\n \
+             -P, --persistent       namespaces without processes\n \
+             -p, --task <pid>       print process namespaces\n"
+        ),
+        "{text}"
+    );
     for col in ["NS", "NETNSID", "NSFS", "PNS", "ONS"] {
         assert!(text.contains(&format!("  {col}  ")), "{col} missing");
     }
