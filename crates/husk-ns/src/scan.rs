@@ -148,8 +148,11 @@ impl ScanOptions {
     }
 
     /// Also list namespaces that no process is in but that are kept alive
-    /// by an nsfs bind mount or an open file descriptor ([`Origin`]).
-    /// util-linux 2.38 does not list these; newer versions do.
+    /// by an nsfs bind mount or an open file descriptor ([`Origin`]), and
+    /// the owners and parents of these that no process is in either
+    /// ([`Origin::Ancestor`]), as util-linux 2.41 does (2.38 lists none;
+    /// 2.39 added bind mounts, 2.41 fds). Costs one `/proc/PID/fd` listing
+    /// and one `stat` per fd, and `PROC/self/mountinfo`.
     pub fn holders(mut self, on: bool) -> ScanOptions {
         self.holders = on;
         self
@@ -189,11 +192,12 @@ pub enum Origin {
     Process,
     /// No process is in it, but it owns or is the parent of a listed one
     /// (found through `NS_GET_USERNS`/`NS_GET_PARENT`, see
-    /// [`Snapshot::add_ancestors`]).
+    /// [`Snapshot::add_ancestors`] and [`ScanOptions::holders`]).
     Ancestor,
     /// Kept alive only by an nsfs bind mount at this path.
     BindMount(PathBuf),
-    /// Kept alive only by an open file descriptor of a process.
+    /// Kept alive only by an open file descriptor of a process: a
+    /// namespace file, or (network namespaces) a socket made in it.
     OpenFd {
         /// The process holding it.
         pid: u32,

@@ -26,6 +26,8 @@ pub const NS_GET_PARENT: u32 = io(0x2);
 pub const NS_GET_NSTYPE: u32 = io(0x3);
 /// `NS_GET_OWNER_UID`: the uid that created this user namespace.
 pub const NS_GET_OWNER_UID: u32 = io(0x4);
+/// `SIOCGSKNS` (`<linux/sockios.h>`): fd of a socket's network namespace.
+pub const SIOCGSKNS: u32 = 0x894c;
 
 /// Whether `fd` is a file on nsfs (that is, a namespace file).
 pub fn is_nsfs(fd: BorrowedFd<'_>) -> io::Result<bool> {
@@ -37,8 +39,8 @@ pub fn is_nsfs(fd: BorrowedFd<'_>) -> io::Result<bool> {
 }
 
 fn ioctl_fd(fd: BorrowedFd<'_>, request: u32) -> io::Result<OwnedFd> {
-    // SAFETY: NS_GET_USERNS / NS_GET_PARENT take no argument and only read
-    // the fd, which `BorrowedFd` guarantees is open for the whole call.
+    // SAFETY: NS_GET_USERNS / NS_GET_PARENT / SIOCGSKNS take no argument
+    // and only read the fd, which `BorrowedFd` keeps open for the call.
     let ret = cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::Ioctl::from(request)) })?;
     // SAFETY: on success these ioctls return a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(ret) })
@@ -56,6 +58,14 @@ pub fn owner_userns(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
 /// Fails with `EPERM` at the caller's root and `EINVAL` for other types.
 pub fn parent_ns(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     ioctl_fd(fd, NS_GET_PARENT)
+}
+
+/// `SIOCGSKNS`: opens the network namespace the socket `fd` was created in.
+///
+/// Fails with `ENOTTY`/`EOPNOTSUPP` if `fd` is no socket, `EPERM` without
+/// `CAP_NET_ADMIN` over that namespace.
+pub fn socket_netns(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    ioctl_fd(fd, SIOCGSKNS)
 }
 
 /// `NS_GET_NSTYPE`: the `CLONE_NEW*` constant of the namespace `fd`.

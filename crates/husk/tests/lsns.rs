@@ -11,128 +11,40 @@
 //! each run so both get the same pid: a tool's own process then looks the
 //! same in both outputs. Everything inside dies with the namespace's init
 //! when the script ends or the test fails (`--kill-child`).
+//!
+//! The 2.38 scenes have no namespace that no process is in, so the outputs
+//! must be equal byte for byte. The holder scenes add such namespaces
+//! (`lsns_scenario::HOLDERS`: held by a bind mount, an fd, a socket), which
+//! husk lists like util-linux 2.41 and 2.38 does not: there husk's output
+//! must be 2.38's plus exactly their rows, in place (`lsns_scenario::expect`).
 
 mod common;
+mod lsns_scenario;
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
 use common::{husk, output, MultiCall};
+use lsns_scenario::expect::{
+    assert_lines_plus, holder_extras, json_of, json_plus, preorder, Extra,
+};
+use lsns_scenario::{Mode, Scenario, FIXTURES, HOLDERS, REF_LSNS, SYS_UNSHARE};
 
-const REF_LSNS: &str = "/usr/bin/lsns";
-const SYS_UNSHARE: &str = "/usr/bin/unshare";
-
-/// Processes and namespaces every scenario starts with. `$T` is a private
-/// temp dir; pids and inodes the cases refer to are exported as variables.
-const FIXTURES: &str = r#"
-unshare -n -u sleep 1000 &
-NETPID=$!
-unshare -U -r sleep 1000 &
-unshare -p -f --mount-proc sleep 1000 &
-unshare -C -T -f sleep 1000 &
-unshare -i bash -c 'exec -a "$(printf "we ird\t\001 \303\274 \346\227\245 \\\\x41 $1")" sleep 1000' sh husk-arg &
-WPID=$!
-# A namespace no process is in, held by an open fd.
-unshare -n bash -c 'exec sleep 1000 3</proc/self/ns/net' &
-# Wait until all six sleeps run (each in its namespaces) and nothing else
-# is starting, so both tools see the same processes.
-for i in $(seq 1 250); do
-  [ "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx sleep)" = 6 ] && break
-  sleep 0.02
-done
-NETNS=$(readlink /proc/$NETPID/ns/net | tr -dc 0-9)
-USERNS=$(readlink /proc/self/ns/user | tr -dc 0-9)
-# nsfs bind mounts (the mount namespace is private to this scenario).
-touch "$T/husk-nsfs-a" "$T/husk nsfs b" "$T/husk-hold"
-mount --bind /proc/$NETPID/ns/net "$T/husk-nsfs-a"
-mount --bind /proc/$NETPID/ns/net "$T/husk nsfs b"
-mount --bind /proc/$NETPID/ns/net "$T/husk-nsfs-a"
-mount --bind /proc/$NETPID/ns/uts "$T/husk-nsfs-a"
-# A netnsid, when iproute2 is there.
-if command -v ip >/dev/null; then
-  mkdir -p /run/netns && mount -t tmpfs husk-netns /run/netns &&
-  touch /run/netns/husk-id && mount --bind /proc/$NETPID/ns/net /run/netns/husk-id &&
-  ip netns set husk-id 7
-fi
-# A namespace no process is in, held by a bind mount.
-unshare --net="$T/husk-hold" true
-"#;
-
-/// How the tools are run inside the scenario.
-#[derive(Clone, Copy)]
-enum Mode {
-    /// stdout is a file.
-    File,
-    /// stdout is a terminal this many columns wide (through `script`).
-    Tty(u32),
-    /// As the unprivileged user `nobody` (65534), stdout a file.
-    Nobody,
-}
-
-/// Runs every case in one fresh scenario; returns the mismatches.
+/// Runs every case in one fresh scenario without holder-only namespaces;
+/// returns the mismatches.
 fn compare(cases: &[&str], env: &[(&str, &str)], mode: Mode) -> Vec<String> {
-    let links = MultiCall::new();
-    let bin = links.path("lsns");
-    let husk_dir = bin.parent().expect("link dir");
-    let tmp = common::tempdir();
-    let t = tmp.path();
-    std::fs::write(t.join("cases"), cases.join("\n") + "\n").expect("write cases");
-    let run = match mode {
-        // `script` gives the tool a terminal; its output goes to the file.
-        Mode::Tty(cols) => format!(
-            "COLUMNS={cols} script -qec \"lsns $args\" /dev/null </dev/null >\"$out.out\" 2>\"$out.err\""
-        ),
-        Mode::File => "eval \"lsns $args\" >\"$out.out\" 2>\"$out.err\"".to_owned(),
-        // setpriv execs, so the tool keeps the pid set up for it.
-        Mode::Nobody => "eval \"setpriv --reuid=65534 --regid=65534 --clear-groups lsns $args\" \
-             >\"$out.out\" 2>\"$out.err\""
-            .to_owned(),
-    };
-    let script = format!(
-        "set -u\nT={t}\nexport T\n{FIXTURES}\nexport NETNS USERNS WPID\nn=0\n\
-         while IFS= read -r args; do\n\
-           for tool in ref husk; do\n\
-             out=$T/$n.$tool\n\
-             if [ $tool = ref ]; then PATH=/usr/bin:/bin; else PATH={h}:/usr/bin:/bin; fi\n\
-             echo 300 > /proc/sys/kernel/ns_last_pid\n\
-             {run}\n\
-             echo $? > \"$out.rc\"\n\
-           done\n\
-           n=$((n+1))\n\
-         done < $T/cases\n",
-        t = t.display(),
-        h = husk_dir.display(),
-    );
-    std::fs::write(t.join("script.sh"), script).expect("write script");
-    let mut cmd = Command::new(SYS_UNSHARE);
-    cmd.args(["--fork", "--pid", "--mount-proc", "--kill-child", "sh"])
-        .arg(t.join("script.sh"))
-        .env_remove("COLUMNS");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = output(&mut cmd);
-    assert!(
-        out.status.success(),
-        "scenario failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let sc = Scenario::run(&[FIXTURES], cases, env, mode);
     let mut diffs = Vec::new();
     for (n, case) in cases.iter().enumerate() {
-        let read = |tool: &str, ext: &str| {
-            std::fs::read(t.join(format!("{n}.{tool}.{ext}"))).unwrap_or_default()
-        };
-        let rc = String::from_utf8_lossy(&read("ref", "rc"))
-            .trim()
-            .to_owned();
+        let rc = sc.rc(n, "ref");
         assert!(
             matches!(rc.as_str(), "0" | "1"),
             "lsns {case}: the reference did not run (status {rc:?}): {}",
-            String::from_utf8_lossy(&read("ref", "err"))
+            String::from_utf8_lossy(&sc.read(n, "ref", "err"))
         );
         for ext in ["out", "err", "rc"] {
-            let (want, got) = (read("ref", ext), read("husk", ext));
+            let (want, got) = (sc.read(n, "ref", ext), sc.read(n, "husk", ext));
             if want != got {
                 let mut msg = String::new();
                 let _ = write!(
@@ -412,6 +324,15 @@ fn help_lists_every_column() {
         text.starts_with("\nUsage:\n husk lsns [options] [<namespace>]\n"),
         "{text}"
     );
+    // util-linux 2.39+'s line for -P, where 2.39 puts it.
+    assert!(
+        text.contains(
+            "     --output-all       output all columns\n \
+             -P, --persistent       namespaces without processes\n \
+             -p, --task <pid>       print process namespaces\n"
+        ),
+        "{text}"
+    );
     for col in ["NS", "NETNSID", "NSFS", "PNS", "ONS"] {
         assert!(text.contains(&format!("  {col}  ")), "{col} missing");
     }
@@ -452,4 +373,149 @@ fn getopt_errors_name_argv0_as_typed() {
         String::from_utf8_lossy(&out.stderr),
         "husk lsns: unrecognized option '--bogus'\nTry 'husk lsns --help' for more information.\n"
     );
+}
+/// The cases of [`holder_only_namespaces_are_added_to_util_linux_output`]:
+/// (JSON case, table case, raw case, kinds listed).
+const HOLDER_FORMATS: &[(&str, &str, &str, &[&str])] = &[
+    ("-J", "", "-r", &["net", "user"]),
+    ("-t net -J", "-t net", "-t net -r", &["net"]),
+    (
+        "--output-all -J",
+        "--output-all",
+        "--output-all -r",
+        &["net", "user"],
+    ),
+];
+
+#[test]
+fn holder_only_namespaces_are_added_to_util_linux_output() {
+    require_root!();
+    require_tool!("setpriv");
+    if !require_reference() {
+        return;
+    }
+    let mut cases: Vec<&str> = Vec::new();
+    for (j, t, r, _) in HOLDER_FORMATS {
+        cases.extend([*j, *t, *r]);
+    }
+    let vars = "printf 'USERNS=%s\\n' $USERNS >> \"$T/vars\"";
+    let sc = Scenario::run(
+        &[HOLDERS, FIXTURES, vars],
+        &cases,
+        &[("LANG", "C.UTF-8")],
+        Mode::File,
+    );
+    let extras = holder_extras(&sc);
+    for (f, (j, t, r, kinds)) in HOLDER_FORMATS.iter().enumerate() {
+        let listed: Vec<&Extra> = extras.iter().filter(|e| kinds.contains(&e.kind)).collect();
+        let n = f * 3;
+        for (k, case) in cases.iter().enumerate().skip(n).take(3) {
+            assert_eq!(sc.rc(k, "ref"), "0", "lsns {case}");
+            assert_eq!(sc.rc(k, "husk"), "0", "lsns {case}");
+            assert_eq!(sc.read(k, "husk", "err"), b"", "lsns {case}");
+        }
+        let text =
+            |k: usize, tool: &str| String::from_utf8_lossy(&sc.read(k, tool, "out")).into_owned();
+        let header = text(n + 2, "ref");
+        let cols: Vec<&str> = header.lines().next().unwrap_or("").split(' ').collect();
+        // -J: the tree structure, and the line order of the other formats.
+        let want = json_of(&sc.read(n, "ref", "out"));
+        let got = json_of(&sc.read(n, "husk", "out"));
+        assert_eq!(got, json_plus(&want, &listed, &cols), "lsns {j}");
+        let mut order = Vec::new();
+        preorder(&want["namespaces"], 0, &mut order);
+        assert_lines_plus(
+            t,
+            &text(n + 1, "ref"),
+            &text(n + 1, "husk"),
+            &order,
+            &listed,
+            |e, l| l.split_whitespace().collect::<Vec<_>>() == e.fields(&cols),
+        );
+        assert_lines_plus(
+            r,
+            &text(n + 2, "ref"),
+            &text(n + 2, "husk"),
+            &order,
+            &listed,
+            |e, l| l == e.raw_line(&cols),
+        );
+    }
+}
+
+#[test]
+fn persistent_lists_only_holder_only_namespaces() {
+    require_root!();
+    require_tool!("setpriv");
+    if !require_reference() {
+        return;
+    }
+    let cases = [
+        "-P -J",
+        "-P",
+        "-P -r",
+        "-t user -P -J",
+        "-p 1",
+        "$HOLDNS",
+        "-P -p 1",
+        "-p 1 --persistent",
+    ];
+    let vars = "printf 'USERNS=%s\\n' $USERNS >> \"$T/vars\"";
+    let sc = Scenario::run(
+        &[HOLDERS, FIXTURES, vars],
+        &cases,
+        &[("LANG", "C.UTF-8")],
+        Mode::File,
+    );
+    let extras = holder_extras(&sc);
+    let all: Vec<&Extra> = extras.iter().collect();
+    let cols = ["NS", "TYPE", "NPROCS", "PID", "USER", "COMMAND"];
+    let text =
+        |k: usize, tool: &str| String::from_utf8_lossy(&sc.read(k, tool, "out")).into_owned();
+    // 2.38 has no -P.
+    assert_eq!(sc.rc(0, "ref"), "1");
+    for (k, case) in cases.iter().enumerate().take(4) {
+        assert_eq!(sc.rc(k, "husk"), "0", "lsns {case}");
+    }
+    let none = serde_json::json!({ "namespaces": [] });
+    assert_eq!(
+        json_of(&sc.read(0, "husk", "out")),
+        json_plus(&none, &all, &cols)
+    );
+    let table: Vec<Vec<String>> = text(1, "husk")
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    let mut want_table = vec![cols.iter().map(|c| c.to_string()).collect::<Vec<_>>()];
+    want_table.extend(all.iter().map(|e| e.fields(&cols)));
+    assert_eq!(table, want_table, "lsns -P");
+    let mut raw = vec![cols.join(" ")];
+    raw.extend(all.iter().map(|e| e.raw_line(&cols)));
+    assert_eq!(text(2, "husk"), raw.join("\n") + "\n", "lsns -P -r");
+    let users: Vec<&Extra> = extras.iter().filter(|e| e.kind == "user").collect();
+    assert_eq!(
+        json_of(&sc.read(3, "husk", "out")),
+        json_plus(&none, &users, &cols)
+    );
+    // -p: holder-only namespaces hold no process, so 2.38's output stands.
+    for ext in ["out", "err", "rc"] {
+        assert_eq!(
+            sc.read(4, "ref", ext),
+            sc.read(4, "husk", ext),
+            "lsns -p 1 [{ext}]"
+        );
+    }
+    // The operand: found (no process to list) instead of "not found".
+    assert_eq!(sc.rc(5, "ref"), "1");
+    assert_eq!(
+        (sc.rc(5, "husk"), text(5, "husk")),
+        ("0".to_owned(), String::new())
+    );
+    for k in [6, 7] {
+        assert_eq!(sc.rc(k, "husk"), "1", "lsns {}", cases[k]);
+        assert_eq!(
+            String::from_utf8_lossy(&sc.read(k, "husk", "err")),
+            "lsns: mutually exclusive arguments: --persistent --task\n"
+        );
+    }
 }

@@ -1,4 +1,6 @@
-//! `lsns`: list namespaces, as util-linux 2.38 `lsns` does.
+//! `lsns`: list namespaces, as util-linux 2.38 `lsns` does, plus the
+//! namespaces newer util-linux (2.39, 2.41) lists that no process is in:
+//! those held by an nsfs bind mount or an open fd, and `-P`.
 //!
 //! Parse (getopt-exact, see `args`), decide columns and tree mode the way
 //! util-linux's `main()` does, scan `/proc` once with [`husk_ns::scan`],
@@ -28,6 +30,7 @@ struct Opts {
     no_trunc: bool,
     no_wrap: bool,
     force_list: bool,
+    persistent: bool,
     tree: Tree,
     task: i32,
     kinds: Option<KindSet>,
@@ -82,25 +85,20 @@ fn bad_number(prog: &Prog, what: &str, arg: &str, range: bool) -> anyhow::Error 
 fn parse(prog: &Prog, argv0: &str, args: &[OsString]) -> anyhow::Result<Result<Opts, Exit>> {
     let (items, operands) = args::getopt(args);
     let mut o = Opts::default();
-    let mut excl: Option<char> = None; // -J and -r exclude each other
+    // util-linux's exclusion groups that can fire: -J/-r and -P/-p.
+    let mut excl: [Option<char>; 2] = [None, None];
     for item in items {
         let (c, arg) = match item {
             Item::Error(msg) => return Err(usage(prog, argv0, &msg)),
             Item::Opt(c, arg) => (c, arg.unwrap_or_default()),
         };
-        if c == 'J' || c == 'r' {
-            match excl {
-                Some(prev) if prev != c => {
-                    return Err(fail(prog, "mutually exclusive arguments: --json --raw"))
-                }
-                _ => excl = Some(c),
-            }
-        }
+        exclusive(prog, c, &mut excl)?;
         match c {
             'J' => o.json = true,
             'l' => o.force_list = true,
             'o' => o.output = Some(arg),
             OUTPUT_ALL => o.columns = Col::ALL.to_vec(),
+            'P' => o.persistent = true,
             'p' => o.task = parse_pid(prog, &arg)?,
             'n' => o.no_headings = true,
             'r' => (o.raw, o.no_wrap) = (true, true),
@@ -127,6 +125,24 @@ fn parse(prog: &Prog, argv0: &str, args: &[OsString]) -> anyhow::Result<Result<O
     }
     defaults(prog, &mut o, operands.first())?;
     Ok(Ok(o))
+}
+
+/// `err_exclusive_options` for the groups `{-J, -r}` and `{-P, -p}`
+/// (util-linux 2.39+): the second, different member of a group fails with
+/// the group's long names in table order.
+fn exclusive(prog: &Prog, c: char, seen: &mut [Option<char>; 2]) -> anyhow::Result<()> {
+    let (group, msg) = match c {
+        'J' | 'r' => (0, "mutually exclusive arguments: --json --raw"),
+        'P' | 'p' => (1, "mutually exclusive arguments: --persistent --task"),
+        _ => return Ok(()),
+    };
+    match seen[group] {
+        Some(prev) if prev != c => Err(fail(prog, msg)),
+        _ => {
+            seen[group] = Some(c);
+            Ok(())
+        }
+    }
 }
 
 fn parse_pid(prog: &Prog, arg: &str) -> anyhow::Result<i32> {
@@ -231,7 +247,10 @@ fn list(prog: &Prog, o: &Opts) -> Outcome {
         .kinds(o.kinds.unwrap_or(KindSet::ALL))
         .relations(relations)
         .netnsid(has(Col::Netnsid))
-        .nsfs(has(Col::Nsfs));
+        .nsfs(has(Col::Nsfs))
+        // Namespaces held only by a bind mount or an fd (util-linux 2.39
+        // and 2.41 list them by default; 2.38 does not).
+        .holders(true);
     let mut snap = match scan::scan(&scan_opts) {
         Ok(snap) => snap,
         Err(e @ scan::ScanError::Mountinfo { .. }) => {

@@ -51,6 +51,11 @@ const LONG: &[LongOpt] = &[
         val: OUTPUT_ALL,
     },
     LongOpt {
+        name: "persistent",
+        arg: ArgRule::None,
+        val: 'P',
+    },
+    LongOpt {
         name: "notruncate",
         arg: ArgRule::None,
         val: 'u',
@@ -92,10 +97,10 @@ const LONG: &[LongOpt] = &[
     },
 ];
 
-/// Short options and their argument rules (`Jlp:o:nruhVt:T::W`).
+/// Short options and their argument rules (`JlPp:o:nruhVt:T::W`).
 fn short_rule(c: char) -> Option<ArgRule> {
     match c {
-        'J' | 'l' | 'n' | 'r' | 'u' | 'h' | 'V' | 'W' => Some(ArgRule::None),
+        'J' | 'l' | 'P' | 'n' | 'r' | 'u' | 'h' | 'V' | 'W' => Some(ArgRule::None),
         'p' | 'o' | 't' => Some(ArgRule::Required),
         'T' => Some(ArgRule::Optional),
         _ => None,

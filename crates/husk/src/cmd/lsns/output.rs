@@ -124,6 +124,7 @@ pub fn help(prog: &Prog) -> String {
          \x20-n, --noheadings       don't print headings\n\
          \x20-o, --output <list>    define which output columns to use\n\
          \x20    --output-all       output all columns\n\
+         \x20-P, --persistent       namespaces without processes\n\
          \x20-p, --task <pid>       print process namespaces\n\
          \x20-r, --raw              use the raw output format\n\
          \x20-u, --notruncate       don't truncate text in columns\n\
@@ -164,13 +165,17 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Every namespace (or those of `-p PID`), in inode order, owners or
-    /// parents first in `-T owner|parent` mode.
+    /// Every namespace (or those of `-p PID`, or with `-P` those no
+    /// process is in), in inode order, owners or parents first in
+    /// `-T owner|parent` mode (even with `-P`, as in util-linux).
     pub fn namespaces(mut self) -> Table {
         for at in 0..self.snap.namespaces().len() {
             let ns = &self.snap.namespaces()[at];
             let task = u32::try_from(self.o.task).ok();
             if self.o.task != 0 && !task.is_some_and(|pid| ns.has_pid(self.snap, pid)) {
+                continue;
+            }
+            if self.o.persistent && ns.nprocs() != 0 {
                 continue;
             }
             if self.ns_line[at].is_none() {
