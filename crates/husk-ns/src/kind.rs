@@ -67,6 +67,27 @@ impl NsKind {
         }
     }
 
+    /// The short option `unshare`/`nsenter` use (`-m`, `-U`, ...).
+    pub const fn option_letter(self) -> char {
+        match self {
+            NsKind::Mnt => 'm',
+            NsKind::Uts => 'u',
+            NsKind::Ipc => 'i',
+            NsKind::Net => 'n',
+            NsKind::Pid => 'p',
+            NsKind::User => 'U',
+            NsKind::Cgroup => 'C',
+            NsKind::Time => 'T',
+        }
+    }
+
+    /// The kind whose short option is `letter`.
+    pub fn from_option_letter(letter: char) -> Option<NsKind> {
+        NsKind::ALL
+            .into_iter()
+            .find(|k| k.option_letter() == letter)
+    }
+
     /// The `CLONE_NEW*` flag for this kind.
     pub const fn clone_flag(self) -> i32 {
         match self {
