@@ -45,6 +45,20 @@ impl NsKind {
         NsKind::Time,
     ];
 
+    /// The order util-linux `nsenter` and `unshare` walk namespaces in
+    /// (their `namespace_files[]`): user first, so that it can be entered
+    /// before the others, mount late, so `/proc` paths still resolve.
+    pub const UTIL_LINUX_ORDER: [NsKind; 8] = [
+        NsKind::User,
+        NsKind::Cgroup,
+        NsKind::Ipc,
+        NsKind::Uts,
+        NsKind::Net,
+        NsKind::Pid,
+        NsKind::Mnt,
+        NsKind::Time,
+    ];
+
     /// The file name under `/proc/PID/ns/` and the type name `lsns` prints.
     pub const fn proc_name(self) -> &'static str {
         match self {

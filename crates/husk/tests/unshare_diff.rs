@@ -6,12 +6,12 @@ mod common;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};
 
-use common::{husk, output};
+use common::{output, unshare};
 
 const REFERENCE: &str = "/usr/bin/unshare";
 
 fn both(args: &[&str]) -> (Output, Output) {
-    let ours = output(husk(["unshare"]).args(args).current_dir("/tmp"));
+    let ours = output(unshare(args).current_dir("/tmp"));
     let theirs = output(Command::new(REFERENCE).args(args).current_dir("/tmp"));
     (ours, theirs)
 }

@@ -180,11 +180,8 @@ fn exec(prog: &Prog, program: &[OsString]) -> Exit {
         Some((name, args)) => (PathBuf::from(name), Command::new(name).args(args).exec()),
         None => {
             let shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
-            let path = exec_path(&shell);
-            let base = path.file_name().unwrap_or(OsStr::new("sh"));
-            let mut arg0 = OsString::from("-");
-            arg0.push(base);
-            let err = Command::new(&path).arg0(arg0).exec();
+            let arg0 = husk_sys::exec::login_shell_arg0(&shell);
+            let err = Command::new(exec_path(&shell)).arg0(arg0).exec();
             (PathBuf::from(shell), err)
         }
     };
@@ -193,11 +190,7 @@ fn exec(prog: &Prog, program: &[OsString]) -> Exit {
         name.display(),
         cli::strerror(&err)
     );
-    if err.kind() == std::io::ErrorKind::NotFound {
-        Exit(127)
-    } else {
-        Exit(126)
-    }
+    Exit(husk_sys::exec::failure_status(&err))
 }
 
 /// `$SHELL` is run as a path (util-linux uses `execl`, which does not
