@@ -574,3 +574,24 @@ fn a_stopped_child_stops_the_parent_and_continues_with_it() {
     assert!(status.success(), "{status:?}");
     assert_eq!(stdout, "resumed\n");
 }
+
+/// getopt corners where glibc quotes exactly what was typed: the value
+/// after `=`, `--=x` as an abbreviation of everything, a non-ASCII short
+/// option as its first byte.
+#[test]
+fn getopt_corners_match_util_linux_byte_for_byte() {
+    for args in [
+        &["--w=x"][..],
+        &["--=x"],
+        &["--foo=bar"],
+        &["-\u{e9}"],
+        &["--tar"],
+        &["-t", "abc", "-x"],
+    ] {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (reference, ours) = both(&args);
+        assert_eq!(ours.status.code(), reference.status.code(), "{args:?}");
+        assert_eq!(stderr(&ours), stderr(&reference), "{args:?}");
+        assert_eq!(ours.stderr, reference.stderr, "{args:?}");
+    }
+}
