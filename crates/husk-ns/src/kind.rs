@@ -45,6 +45,20 @@ impl NsKind {
         NsKind::Time,
     ];
 
+    /// The order util-linux `nsenter` and `unshare` walk namespaces in
+    /// (their `namespace_files[]`): user first, so that it can be entered
+    /// before the others, mount late, so `/proc` paths still resolve.
+    pub const UTIL_LINUX_ORDER: [NsKind; 8] = [
+        NsKind::User,
+        NsKind::Cgroup,
+        NsKind::Ipc,
+        NsKind::Uts,
+        NsKind::Net,
+        NsKind::Pid,
+        NsKind::Mnt,
+        NsKind::Time,
+    ];
+
     /// The file name under `/proc/PID/ns/` and the type name `lsns` prints.
     pub const fn proc_name(self) -> &'static str {
         match self {
@@ -65,6 +79,27 @@ impl NsKind {
             NsKind::Mnt => "mount",
             other => other.proc_name(),
         }
+    }
+
+    /// The short option `unshare`/`nsenter` use (`-m`, `-U`, ...).
+    pub const fn option_letter(self) -> char {
+        match self {
+            NsKind::Mnt => 'm',
+            NsKind::Uts => 'u',
+            NsKind::Ipc => 'i',
+            NsKind::Net => 'n',
+            NsKind::Pid => 'p',
+            NsKind::User => 'U',
+            NsKind::Cgroup => 'C',
+            NsKind::Time => 'T',
+        }
+    }
+
+    /// The kind whose short option is `letter`.
+    pub fn from_option_letter(letter: char) -> Option<NsKind> {
+        NsKind::ALL
+            .into_iter()
+            .find(|k| k.option_letter() == letter)
     }
 
     /// The `CLONE_NEW*` flag for this kind.

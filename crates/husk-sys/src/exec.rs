@@ -1,8 +1,9 @@
 //! Replacing the process image: `execvp(3)`.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 /// Converts arguments for exec; fails with `EINVAL` on an interior NUL.
 fn cstrings<S: AsRef<OsStr>>(args: &[S]) -> io::Result<Vec<CString>> {
@@ -24,6 +25,29 @@ pub fn execvp<F: AsRef<OsStr>, S: AsRef<OsStr>>(file: F, argv: &[S]) -> io::Erro
     match Prepared::new(file, argv) {
         Ok(prepared) => prepared.exec(),
         Err(e) => e,
+    }
+}
+
+/// argv[0] for running `shell` as a login shell, as util-linux's
+/// `exec_shell()` does: `-` and its base name.
+///
+/// ```
+/// assert_eq!(husk_sys::exec::login_shell_arg0("/bin/bash".as_ref()), "-bash");
+/// ```
+pub fn login_shell_arg0(shell: &OsStr) -> OsString {
+    let base = Path::new(shell).file_name().unwrap_or(OsStr::new("sh"));
+    let mut arg0 = OsString::from("-");
+    arg0.push(base);
+    arg0
+}
+
+/// The exit status util-linux's `errexec()` gives a failed exec: 127 when
+/// there was nothing to run (`ENOENT`), 126 when it could not be run.
+pub fn failure_status(err: &io::Error) -> u8 {
+    if err.kind() == io::ErrorKind::NotFound {
+        127
+    } else {
+        126
     }
 }
 

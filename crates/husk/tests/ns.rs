@@ -127,12 +127,7 @@ fn two_pids_side_by_side() {
 
 #[test]
 fn bad_pids_are_one_line_errors() {
-    let gone = {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
-        pid
-    };
+    let gone = common::gone_pid();
     let out = output(&mut husk(["ns".to_owned(), gone.to_string()]));
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

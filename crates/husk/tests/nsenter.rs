@@ -7,26 +7,19 @@ mod nsenter_target;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Output};
 
-use common::{as_user, husk, output, stdout_ok, test_user, unique, MountGuard, MultiCall};
+use common::{
+    as_user, gone_pid, net_dev_links, nsenter, output, stderr, stdout_ok, test_user, unique,
+    MountGuard, MultiCall,
+};
 use nsenter_target::Target;
 
 /// Namespaces of a typical target: everything but user and time.
 const ISOLATED: &[&str] = &["--pid", "--mount-proc", "--uts", "--net", "--ipc"];
 
-fn nsenter<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> Command {
-    let mut cmd = husk(["nsenter"]);
-    cmd.args(args);
-    cmd
-}
-
 fn target_args(t: &Target, flags: &[&str]) -> Vec<String> {
     let mut args = vec!["-t".to_owned(), t.pid.to_string()];
     args.extend(flags.iter().map(|s| s.to_string()));
     args
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -53,12 +46,7 @@ fn net_shows_only_loopback() {
         &t,
         &["-n", "cat", "/proc/self/net/dev"],
     )));
-    let links: Vec<&str> = out
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(str::trim)
-        .collect();
+    let links = net_dev_links(&out);
     assert_eq!(links, ["lo"], "{out}");
 }
 
@@ -457,12 +445,7 @@ fn differential_against_util_linux() {
 #[test]
 fn bad_input_is_one_line_and_the_util_linux_exit_code() {
     require_root!();
-    let gone = {
-        let mut child = Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
-        pid
-    };
+    let gone = gone_pid();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec!["-t".into(), "abc".into(), "-u".into()],
@@ -590,4 +573,25 @@ fn a_stopped_child_stops_the_parent_and_continues_with_it() {
     let status = parent.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert_eq!(stdout, "resumed\n");
+}
+
+/// getopt corners where glibc quotes exactly what was typed: the value
+/// after `=`, `--=x` as an abbreviation of everything, a non-ASCII short
+/// option as its first byte.
+#[test]
+fn getopt_corners_match_util_linux_byte_for_byte() {
+    for args in [
+        &["--w=x"][..],
+        &["--=x"],
+        &["--foo=bar"],
+        &["-\u{e9}"],
+        &["--tar"],
+        &["-t", "abc", "-x"],
+    ] {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (reference, ours) = both(&args);
+        assert_eq!(ours.status.code(), reference.status.code(), "{args:?}");
+        assert_eq!(stderr(&ours), stderr(&reference), "{args:?}");
+        assert_eq!(ours.stderr, reference.stderr, "{args:?}");
+    }
 }

@@ -10,13 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{husk, is_mounted, output, stdout_ok, tempdir, unique, ChildGuard, MountGuard};
-
-fn unshare<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> Command {
-    let mut cmd = husk(["unshare"]);
-    cmd.args(args);
-    cmd
-}
+use common::{
+    is_mounted, net_dev_links, output, stdout_ok, tempdir, unique, unshare, ChildGuard, MountGuard,
+};
 
 /// A temp dir bind-mounted on itself and made private, so a mount
 /// namespace can be persisted on a file inside (unshare(1) EXAMPLES).
@@ -78,12 +74,7 @@ fn hostname_set_inside_is_invisible_outside() {
 fn new_net_namespace_has_only_lo() {
     require_root!();
     let out = stdout_ok(&mut unshare(["-n", "cat", "/proc/net/dev"]));
-    let links: Vec<&str> = out
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(str::trim)
-        .collect();
+    let links = net_dev_links(&out);
     assert_eq!(links, ["lo"], "{out}");
 }
 

@@ -7,11 +7,11 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{as_user, husk, output, test_user, TestUser};
+use common::{as_user, output, test_user, unshare, TestUser};
 
 fn as_test_user(user: TestUser, args: &[&str]) -> Output {
-    let mut cmd = husk(["unshare"]);
-    cmd.args(args).current_dir("/tmp");
+    let mut cmd = unshare(args);
+    cmd.current_dir("/tmp");
     output(as_user(&mut cmd, user))
 }
 

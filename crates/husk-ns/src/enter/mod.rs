@@ -90,16 +90,7 @@ pub use selinux::{follow_selinux_context, selinux_enabled};
 
 /// The order util-linux `nsenter` enters namespaces in (user first, so it
 /// can come first or last, see the [module docs](self)).
-pub const ENTER_ORDER: [NsKind; 8] = [
-    NsKind::User,
-    NsKind::Cgroup,
-    NsKind::Ipc,
-    NsKind::Uts,
-    NsKind::Net,
-    NsKind::Pid,
-    NsKind::Mnt,
-    NsKind::Time,
-];
+pub const ENTER_ORDER: [NsKind; 8] = NsKind::UTIL_LINUX_ORDER;
 
 /// Why entering failed; one variant per step. Messages follow util-linux
 /// `nsenter` and do not repeat their source.

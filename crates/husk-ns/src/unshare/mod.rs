@@ -245,8 +245,7 @@ impl UnshareError {
     /// program was not found, 126 when it could not run, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            UnshareError::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => 127,
-            UnshareError::Exec { .. } => 126,
+            UnshareError::Exec { source, .. } => husk_sys::exec::failure_status(source),
             _ => 1,
         }
     }

@@ -40,16 +40,7 @@ pub const fn ns_file(kind: NsKind) -> &'static str {
 }
 
 /// The order util-linux binds in (user first, mount late).
-pub const BIND_ORDER: [NsKind; 8] = [
-    NsKind::User,
-    NsKind::Cgroup,
-    NsKind::Ipc,
-    NsKind::Uts,
-    NsKind::Net,
-    NsKind::Pid,
-    NsKind::Mnt,
-    NsKind::Time,
-];
+pub const BIND_ORDER: [NsKind; 8] = NsKind::UTIL_LINUX_ORDER;
 
 /// A persist step that failed.
 #[derive(Debug, thiserror::Error)]

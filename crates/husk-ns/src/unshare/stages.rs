@@ -407,11 +407,7 @@ fn argv_of(program: &[OsString]) -> Vec<OsString> {
     if !program.is_empty() {
         return program.to_vec();
     }
-    let sh = shell();
-    let base = Path::new(&sh).file_name().unwrap_or(OsStr::new("sh"));
-    let mut arg0 = OsString::from("-");
-    arg0.push(base);
-    vec![arg0]
+    vec![husk_sys::exec::login_shell_arg0(&shell())]
 }
 
 /// Finds `name` as `execvp` would: `ENOENT` if nothing is there, `EACCES`

@@ -7,7 +7,6 @@
 //! then lay out lines (`output`) and print them with [`crate::table`].
 //! `docs/lsns.md` lists the steps in order.
 
-mod args;
 mod output;
 
 use std::ffi::OsString;
@@ -17,9 +16,36 @@ use anyhow::Context;
 use husk_ns::scan::{self, KindSet, ScanOptions};
 use husk_ns::NsKind;
 
-use crate::cli::{Exit, Outcome, Prog, Reported};
-use args::{Item, OUTPUT_ALL};
+use crate::cli::getopt::{long, Getopt, HasArg, Spec};
+use crate::cli::number::{parse_i64, parse_u64};
+use crate::cli::{self, Exit, Outcome, Prog, Reported};
 use output::{Col, Tree};
+
+/// `--output-all` has no short form; util-linux gives it a code above
+/// every letter.
+const OUTPUT_ALL: char = '\u{80}';
+
+/// util-linux's options (2.38's, and 2.41's `-P`), the long ones in its
+/// order. Options and operands mix (no leading `+`).
+const SPEC: Spec = Spec {
+    short: "JlPp:o:nruhVt:T::W",
+    long: &[
+        long("json", HasArg::No, 'J'),
+        long("task", HasArg::Required, 'p'),
+        long("help", HasArg::No, 'h'),
+        long("output", HasArg::Required, 'o'),
+        long("output-all", HasArg::No, OUTPUT_ALL),
+        long("persistent", HasArg::No, 'P'),
+        long("notruncate", HasArg::No, 'u'),
+        long("version", HasArg::No, 'V'),
+        long("noheadings", HasArg::No, 'n'),
+        long("nowrap", HasArg::No, 'W'),
+        long("list", HasArg::No, 'l'),
+        long("raw", HasArg::No, 'r'),
+        long("type", HasArg::Required, 't'),
+        long("tree", HasArg::Optional, 'T'),
+    ],
+};
 
 /// Everything the command line asked for.
 #[derive(Debug, Default)]
@@ -44,14 +70,7 @@ struct Opts {
 const MAX_COLUMNS: usize = Col::ALL.len() * 2;
 
 pub fn run(prog: &Prog, argv: Vec<OsString>) -> Outcome {
-    let args = argv.get(1..).unwrap_or_default();
-    // glibc's getopt names the program by argv[0] as typed
-    // (`/usr/bin/lsns: invalid option`); everything else by its short name.
-    let argv0 = match argv.first() {
-        Some(a) if !prog.name().contains(' ') => a.to_string_lossy().into_owned(),
-        _ => prog.name().to_owned(),
-    };
-    let opts = match parse(prog, &argv0, args)? {
+    let opts = match parse(prog, argv)? {
         Ok(opts) => opts,
         Err(exit) => return Ok(exit),
     };
@@ -61,12 +80,6 @@ pub fn run(prog: &Prog, argv: Vec<OsString>) -> Outcome {
 /// Prints `PROG: msg` and fails with status 1, like `errx(EXIT_FAILURE)`.
 fn fail(prog: &Prog, msg: impl std::fmt::Display) -> anyhow::Error {
     eprintln!("{prog}: {msg}");
-    Reported(Exit::FAILURE).into()
-}
-
-/// A getopt error: the message and the `--help` hint.
-fn usage(prog: &Prog, argv0: &str, msg: &str) -> anyhow::Error {
-    eprintln!("{argv0}: {msg}\nTry '{prog} --help' for more information.");
     Reported(Exit::FAILURE).into()
 }
 
@@ -82,16 +95,14 @@ fn bad_number(prog: &Prog, what: &str, arg: &str, range: bool) -> anyhow::Error 
 
 /// Options in command-line order, each acted on as getopt returns it (so
 /// the first bad one is the one reported), then the operand.
-fn parse(prog: &Prog, argv0: &str, args: &[OsString]) -> anyhow::Result<Result<Opts, Exit>> {
-    let (items, operands) = args::getopt(args);
+fn parse(prog: &Prog, argv: Vec<OsString>) -> anyhow::Result<Result<Opts, Exit>> {
     let mut o = Opts::default();
     // util-linux's exclusion groups that can fire: -J/-r and -P/-p.
     let mut excl: [Option<char>; 2] = [None, None];
-    for item in items {
-        let (c, arg) = match item {
-            Item::Error(msg) => return Err(usage(prog, argv0, &msg)),
-            Item::Opt(c, arg) => (c, arg.unwrap_or_default()),
-        };
+    let mut getopt = Getopt::new(SPEC, argv);
+    for item in getopt.by_ref() {
+        let (c, arg) = item.map_err(|e| cli::getopt_error(prog, &e))?;
+        let arg = arg.map_or_else(String::new, |a| a.to_string_lossy().into_owned());
         exclusive(prog, c, &mut excl)?;
         match c {
             'J' => o.json = true,
@@ -117,13 +128,17 @@ fn parse(prog: &Prog, argv0: &str, args: &[OsString]) -> anyhow::Result<Result<O
                 return Ok(Err(Exit::OK));
             }
             'V' => {
-                println!("{} from husk {}", prog.command(), env!("CARGO_PKG_VERSION"));
+                cli::print_version(prog);
                 return Ok(Err(Exit::OK));
             }
-            _ => return Err(usage(prog, argv0, &format!("invalid option -- '{c}'"))),
+            _ => unreachable!("getopt yields only options of SPEC"),
         }
     }
-    defaults(prog, &mut o, operands.first())?;
+    let operand = getopt
+        .operands()
+        .first()
+        .map(|a| a.to_string_lossy().into_owned());
+    defaults(prog, &mut o, operand.as_ref())?;
     Ok(Ok(o))
 }
 
@@ -146,8 +161,7 @@ fn exclusive(prog: &Prog, c: char, seen: &mut [Option<char>; 2]) -> anyhow::Resu
 }
 
 fn parse_pid(prog: &Prog, arg: &str) -> anyhow::Result<i32> {
-    let n = args::parse_i64(arg)
-        .map_err(|range| bad_number(prog, "invalid PID argument", arg, range))?;
+    let n = parse_i64(arg).map_err(|range| bad_number(prog, "invalid PID argument", arg, range))?;
     i32::try_from(n).map_err(|_| bad_number(prog, "invalid PID argument", arg, true))
 }
 
@@ -168,7 +182,7 @@ fn defaults(prog: &Prog, o: &mut Opts, operand: Option<&String>) -> anyhow::Resu
         if o.task != 0 {
             return Err(fail(prog, "--task is mutually exclusive with <namespace>"));
         }
-        o.ns = args::parse_u64(ns)
+        o.ns = parse_u64(ns)
             .map_err(|range| bad_number(prog, "invalid namespace argument", ns, range))?;
         if o.tree == Tree::None && !o.force_list {
             o.tree = Tree::Process;
@@ -254,7 +268,7 @@ fn list(prog: &Prog, o: &Opts) -> Outcome {
     let mut snap = match scan::scan(&scan_opts) {
         Ok(snap) => snap,
         Err(e @ scan::ScanError::Mountinfo { .. }) => {
-            eprintln!("{prog}: {}", crate::cli::error_line(&e.into()));
+            eprintln!("{prog}: {}", cli::error_line(&e.into()));
             return Ok(Exit(32));
         }
         Err(e) => return Err(e).context("cannot scan processes"),

@@ -6,28 +6,55 @@ use std::ffi::OsString;
 use std::io;
 
 use anyhow::Context;
-use clap::Parser;
 use husk_ns::{Namespace, NsError, NsId, NsKind};
 use serde::Serialize;
 
+use crate::cli::getopt::{long, Getopt, HasArg, Spec};
 use crate::cli::{self, Exit, Outcome, Prog};
 
-/// Show the namespaces of processes, side by side.
-///
-/// One PID: each namespace with its inode, owning user namespace, parent
-/// (pid and user namespaces) and whether the caller shares it. Several:
-/// one row per type, one column per PID, and whether all share it.
-#[derive(Debug, Parser)]
-#[command(disable_version_flag = true)]
+/// Options and PIDs mix, as with lsns.
+const SPEC: Spec = Spec {
+    short: "JnhV",
+    long: &[
+        long("json", HasArg::No, 'J'),
+        long("noheadings", HasArg::No, 'n'),
+        long("help", HasArg::No, 'h'),
+        long("version", HasArg::No, 'V'),
+    ],
+};
+
+const HELP: &str = "\
+Show the namespaces of processes, side by side.
+
+One PID: each namespace with its inode, owning user namespace, parent (pid and user namespaces) \
+and whether the caller shares it. Several: one row per type, one column per PID, and whether \
+all share it.
+
+Usage: PROG [OPTIONS] [PID]...
+
+Arguments:
+  [PID]...
+          Processes to show
+
+Options:
+  -J, --json
+          Use JSON output format
+
+  -n, --noheadings
+          Don't print headings
+
+  -h, --help
+          Print help
+
+  -V, --version
+          Print version
+";
+
+/// What the command line asks for.
+#[derive(Debug, Default)]
 struct Args {
-    /// Use JSON output format.
-    #[arg(short = 'J', long)]
     json: bool,
-    /// Don't print headings.
-    #[arg(short = 'n', long)]
     noheadings: bool,
-    /// Processes to show.
-    #[arg(value_name = "PID")]
     pids: Vec<u32>,
 }
 
@@ -68,10 +95,10 @@ struct Several<'a> {
 }
 
 pub fn run(prog: &Prog, args: Vec<OsString>) -> Outcome {
-    let args: Args = cli::parse(prog, args)?;
-    if args.pids.is_empty() {
-        return Err(cli::usage_error(prog, "no process specified"));
-    }
+    let args = match parse(prog, args)? {
+        Ok(args) => args,
+        Err(exit) => return Ok(exit),
+    };
     let table = match args.pids.as_slice() {
         [pid] => one(*pid, args.json)?,
         pids => several(pids, args.json)?,
@@ -86,6 +113,49 @@ pub fn run(prog: &Prog, args: Vec<OsString>) -> Outcome {
         }
     }
     Ok(Exit::OK)
+}
+
+/// Options in order (`-h`/`-V` act when reached), then the PIDs.
+/// `Err(exit)`: help or version was printed.
+fn parse(prog: &Prog, argv: Vec<OsString>) -> anyhow::Result<Result<Args, Exit>> {
+    let mut args = Args::default();
+    let mut getopt = Getopt::new(SPEC, argv);
+    for item in getopt.by_ref() {
+        match item.map_err(|e| cli::getopt_error(prog, &e))?.0 {
+            'J' => args.json = true,
+            'n' => args.noheadings = true,
+            'h' => {
+                print!("{}", HELP.replace("PROG", prog.name()));
+                return Ok(Err(Exit::OK));
+            }
+            _ => {
+                cli::print_version(prog);
+                return Ok(Err(Exit::OK));
+            }
+        }
+    }
+    for pid in getopt.operands() {
+        let text = pid.to_string_lossy();
+        let pid = parse_pid(&text).map_err(|why| {
+            cli::usage_error(
+                prog,
+                format!("invalid value '{text}' for '[PID]...': {why}"),
+            )
+        })?;
+        args.pids.push(pid);
+    }
+    if args.pids.is_empty() {
+        return Err(cli::usage_error(prog, "no process specified"));
+    }
+    Ok(Ok(args))
+}
+
+/// A PID, or why not in the words clap used for `husk ns`.
+fn parse_pid(text: &str) -> Result<u32, String> {
+    let n: i64 = text
+        .parse()
+        .map_err(|e: std::num::ParseIntError| e.to_string())?;
+    u32::try_from(n).map_err(|_| format!("{n} is not in 0..={}", u32::MAX))
 }
 
 enum Output {

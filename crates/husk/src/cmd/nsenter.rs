@@ -2,8 +2,6 @@
 //! compatible with util-linux 2.38 `nsenter` (options, messages, exit
 //! status). The work is `husk_ns::enter`; this file parses and sequences.
 
-mod getopt;
-
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
@@ -14,15 +12,12 @@ use anyhow::bail;
 use husk_ns::enter::{selinux_enabled, ChildExit, Credentials, Request, Source, WorkDir};
 use husk_ns::NsKind;
 
-use self::getopt::{strtoul32, Getopt, HasArg, LongOpt, Spec};
+use crate::cli::getopt::{long, Getopt, HasArg, Spec};
+use crate::cli::number::strtoul32;
 use crate::cli::{self, Exit, Outcome, Prog};
 
 /// `--preserve-credentials` has no short letter; this stands for it.
 const PRESERVE: char = '\u{100}';
-
-const fn long(name: &'static str, has_arg: HasArg, val: char) -> LongOpt {
-    LongOpt { name, has_arg, val }
-}
 
 /// util-linux 2.38's option table, in its order.
 const SPEC: Spec = Spec {
@@ -114,12 +109,9 @@ fn parse(prog: &Prog, args: Vec<OsString>) -> anyhow::Result<Result<Options, Exi
     let mut opts = Options::default();
     let mut request = Request::new();
     let mut wd_option: Option<char> = None;
-    let mut getopt = Getopt::new(SPEC, args.into_iter().skip(1).collect());
+    let mut getopt = Getopt::new(SPEC, args);
     for item in getopt.by_ref() {
-        let (c, value) = match item {
-            Ok(item) => item,
-            Err(usage) => return Err(cli::usage_error(prog, usage.0)),
-        };
+        let (c, value) = item.map_err(|e| cli::getopt_error(prog, &e))?;
         // -w and -W are mutually exclusive (util-linux's excl table).
         if c == 'w' || c == 'W' {
             if wd_option.is_some_and(|seen| seen != c) {
@@ -139,7 +131,7 @@ fn parse(prog: &Prog, args: Vec<OsString>) -> anyhow::Result<Result<Options, Exi
                 return Ok(Err(Exit::OK));
             }
             'V' => {
-                println!("{} from husk {}", prog.command(), env!("CARGO_PKG_VERSION"));
+                cli::print_version(prog);
                 return Ok(Err(Exit::OK));
             }
             't' => request = request.target(number(value, "pid")?),
@@ -157,7 +149,8 @@ fn parse(prog: &Prog, args: Vec<OsString>) -> anyhow::Result<Result<Options, Exi
                 }
             }
             letter => {
-                let kind = kind_of(letter).expect("getopt yields only letters of SPEC");
+                let kind =
+                    NsKind::from_option_letter(letter).expect("getopt yields only letters of SPEC");
                 request = request.join(kind, source());
             }
         }
@@ -168,20 +161,6 @@ fn parse(prog: &Prog, args: Vec<OsString>) -> anyhow::Result<Result<Options, Exi
     opts.request = request;
     opts.program = getopt.operands();
     Ok(Ok(opts))
-}
-
-fn kind_of(letter: char) -> Option<NsKind> {
-    Some(match letter {
-        'm' => NsKind::Mnt,
-        'u' => NsKind::Uts,
-        'i' => NsKind::Ipc,
-        'n' => NsKind::Net,
-        'p' => NsKind::Pid,
-        'U' => NsKind::User,
-        'C' => NsKind::Cgroup,
-        'T' => NsKind::Time,
-        _ => return None,
-    })
 }
 
 /// A pid, uid or gid, or util-linux's `failed to parse pid: 'x'`.
@@ -201,11 +180,8 @@ fn exec(prog: &Prog, program: &[OsString]) -> Exit {
         Some((name, args)) => (PathBuf::from(name), Command::new(name).args(args).exec()),
         None => {
             let shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
-            let path = exec_path(&shell);
-            let base = path.file_name().unwrap_or(OsStr::new("sh"));
-            let mut arg0 = OsString::from("-");
-            arg0.push(base);
-            let err = Command::new(&path).arg0(arg0).exec();
+            let arg0 = husk_sys::exec::login_shell_arg0(&shell);
+            let err = Command::new(exec_path(&shell)).arg0(arg0).exec();
             (PathBuf::from(shell), err)
         }
     };
@@ -214,11 +190,7 @@ fn exec(prog: &Prog, program: &[OsString]) -> Exit {
         name.display(),
         cli::strerror(&err)
     );
-    if err.kind() == std::io::ErrorKind::NotFound {
-        Exit(127)
-    } else {
-        Exit(126)
-    }
+    Exit(husk_sys::exec::failure_status(&err))
 }
 
 /// `$SHELL` is run as a path (util-linux uses `execl`, which does not

@@ -30,6 +30,28 @@ where
     cmd
 }
 
+/// `husk unshare ARGS...`.
+pub fn unshare<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = husk(["unshare"]);
+    cmd.args(args);
+    cmd
+}
+
+/// `husk nsenter ARGS...`.
+pub fn nsenter<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = husk(["nsenter"]);
+    cmd.args(args);
+    cmd
+}
+
 /// Whether a skip must fail the test (`CI=true`).
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
@@ -100,6 +122,28 @@ pub fn stdout_ok(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Stderr of a finished command, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The interface names in a `/proc/net/dev` listing.
+pub fn net_dev_links(dev: &str) -> Vec<&str> {
+    dev.lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect()
+}
+
+/// The pid of a process that has exited and been reaped.
+pub fn gone_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("run true");
+    let pid = child.id();
+    child.wait().expect("wait for true");
+    pid
 }
 
 /// A temporary directory named `husk-...`, removed on Drop.

@@ -1,10 +1,18 @@
-//! What every command shares: its name for messages, util-linux style
-//! argument errors, and turning a result into an exit status.
+//! What every command shares: its name for messages, option parsing
+//! ([`getopt`]) and numbers ([`number`]) the util-linux way, util-linux
+//! style argument errors, and turning a result into an exit status.
 
-use std::ffi::OsString;
 use std::fmt;
-use std::io;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
+
+mod derive;
+pub mod getopt;
+pub mod number;
+
+#[allow(unused_imports)] // used by husk network (cli/derive.rs)
+pub use derive::parse;
 
 /// The name a command reports itself under: `unshare` when run through a
 /// link, `husk unshare` when run as a subcommand.
@@ -61,43 +69,25 @@ impl fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
-/// Parses `args` (argv[0] first) with clap, reporting problems the way
-/// util-linux does: `PROG: message` then `Try 'PROG --help' for more
-/// information.` on stderr and exit status 1. `--help` and `--version`
-/// print to stdout and exit 0.
-pub fn parse<T: clap::Parser>(prog: &Prog, args: Vec<OsString>) -> Result<T, anyhow::Error> {
-    use clap::error::ErrorKind;
-    let cmd = T::command()
-        .name(prog.name().to_owned())
-        .bin_name(prog.name().to_owned())
-        .version(env!("CARGO_PKG_VERSION"));
-    let matches = match cmd.try_get_matches_from(args) {
-        Ok(m) => m,
-        Err(e) => match e.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                print!("{}", e.render());
-                return Err(Reported(Exit::OK).into());
-            }
-            ErrorKind::DisplayVersion => {
-                println!("{} from husk {}", prog.command(), env!("CARGO_PKG_VERSION"));
-                return Err(Reported(Exit::OK).into());
-            }
-            _ => {
-                let text = e.render().to_string();
-                let first = text
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ");
-                eprintln!("{prog}: {first}\nTry '{prog} --help' for more information.");
-                return Err(Reported(Exit::FAILURE).into());
-            }
-        },
+/// Prints `PROG from husk VERSION`, what `-V`/`--version` print.
+pub fn print_version(prog: &Prog) {
+    println!("{} from husk {}", prog.command(), env!("CARGO_PKG_VERSION"));
+}
+
+/// Reports a getopt error as glibc and util-linux do: the program as typed
+/// (argv[0], when run through a link; `husk CMD` as a subcommand), glibc's
+/// message byte for byte, then the `--help` hint. Exit status 1.
+pub fn getopt_error(prog: &Prog, err: &getopt::Error) -> anyhow::Error {
+    let mut text = if prog.name().contains(' ') {
+        prog.name().as_bytes().to_vec()
+    } else {
+        err.argv0.as_bytes().to_vec()
     };
-    T::from_arg_matches(&matches).map_err(|e| {
-        eprintln!("{prog}: {e}\nTry '{prog} --help' for more information.");
-        Reported(Exit::FAILURE).into()
-    })
+    text.extend_from_slice(b": ");
+    text.extend_from_slice(&err.message);
+    text.extend_from_slice(format!("\nTry '{prog} --help' for more information.\n").as_bytes());
+    let _ = io::stderr().write_all(&text);
+    Reported(Exit::FAILURE).into()
 }
 
 /// Prints a usage error the util-linux way and returns the error to bubble up.
