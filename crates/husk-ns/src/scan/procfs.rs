@@ -90,7 +90,7 @@ fn add_member(snap: &mut Snapshot, at: usize, idx: usize, pid: u32) {
     let ns = &mut snap.namespaces[at];
     ns.procs.push(idx);
     let lower = match ns.rep {
-        Some(r) => snap.processes.get(r).map_or(true, |p| pid < p.pid),
+        Some(r) => snap.processes.get(r).is_none_or(|p| pid < p.pid),
         None => true,
     };
     if lower {
