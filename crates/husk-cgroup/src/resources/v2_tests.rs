@@ -52,7 +52,9 @@ fn memory_files_and_swap_conversion() {
 
 #[test]
 fn swap_conversion_table() {
-    let cases: [(Option<i64>, Option<i64>, Option<Option<i64>>); 8] = [
+    // (limit, swap, memory.swap.max: None for an error, Some(None) for unset)
+    type Case = (Option<i64>, Option<i64>, Option<Option<i64>>);
+    let cases: [Case; 8] = [
         (None, None, Some(None)),
         (Some(100), None, Some(None)),
         (Some(-1), None, Some(Some(-1))),
