@@ -138,19 +138,24 @@ pub enum CgroupError {
 }
 
 impl CgroupError {
-    fn is_not_found(&self) -> bool {
+    /// Whether the step lost a race with the removal of an ancestor: the
+    /// level is gone (`ENOENT`) or being destroyed (`ENODEV`, from mkdir
+    /// under a dying cgroup or a write to one).
+    fn lost_race(&self) -> bool {
+        let gone = |kind: Option<io::ErrorKind>, errno: Option<i32>| {
+            kind == Some(io::ErrorKind::NotFound)
+                || errno == Some(rustix::io::Errno::NODEV.raw_os_error())
+        };
         match self {
-            CgroupError::Create { source, .. } => source.kind() == io::ErrorKind::NotFound,
-            CgroupError::CpusetInit { source, .. } => {
-                source.kind() == Some(io::ErrorKind::NotFound)
-            }
+            CgroupError::Create { source, .. } => gone(Some(source.kind()), source.raw_os_error()),
+            CgroupError::CpusetInit { source, .. } => gone(source.kind(), source.raw_os_error()),
             _ => false,
         }
     }
 }
 
 /// How often a step that races with another cgroup's removal is retried.
-const RACE_RETRIES: usize = 8;
+const RACE_RETRIES: usize = 20;
 
 impl Cgroup {
     /// Makes `path` in every hierarchy (v1 hierarchies with controllers and
@@ -316,7 +321,10 @@ fn make_dir(
                     prune: prune_count(path, created),
                 })
             }
-            Err(e) if e.is_not_found() && attempt < RACE_RETRIES => attempt += 1,
+            Err(e) if e.lost_race() && attempt < RACE_RETRIES => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
             Err(e) => return Err(e),
         }
     }
