@@ -199,6 +199,30 @@ fn v2_procs_freeze_kill_remove() {
 }
 
 #[test]
+fn v2_device_rules_are_an_ebpf_program() {
+    require_root!();
+    let Some(hier) = v2_host() else { return };
+    let cg = test_cgroup(&hier);
+    cg.apply(&res(r#"{"devices": [{"allow": false, "access": "rwm"},
+                        {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}]}"#))
+        .unwrap();
+    let script = "read _; head -c1 /dev/zero >/dev/null && echo zero-ok || echo zero-denied; \
+                  echo x >/dev/null && echo null-ok || echo null-denied";
+    let mut sh = Child::sh(script);
+    cg.join(sh.pid()).unwrap();
+    sh.send("go");
+    assert_eq!(sh.recv(), "zero-denied");
+    assert_eq!(sh.recv(), "null-ok");
+    // A second apply replaces the program.
+    cg.apply(&res(r#"{"devices": [{"allow": true, "access": "rwm"}]}"#))
+        .unwrap();
+    let mut sh = Child::sh(script);
+    cg.join(sh.pid()).unwrap();
+    sh.send("go");
+    assert_eq!(sh.recv(), "zero-ok");
+}
+
+#[test]
 fn v2_controller_files_need_the_controller() {
     require_root!();
     let Some(hier) = v2_host() else { return };

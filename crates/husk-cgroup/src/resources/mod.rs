@@ -8,6 +8,7 @@
 //! means v1 for everything except what cgroup2 owns (often `hugetlb`).
 //! A resource whose controller is nowhere is an error, never skipped.
 
+mod ebpf;
 mod v1;
 mod v2;
 
@@ -84,8 +85,8 @@ enum Target<'a> {
 impl Cgroup {
     /// Applies `resources`; fields that are `None` are left as they are.
     ///
-    /// Not supported yet: cgroup2 device rules (an eBPF program), `rdma`,
-    /// `network` (`net_cls`/`net_prio`); see `docs/cgroup.md`.
+    /// Not supported yet: `rdma`, `network` (`net_cls`/`net_prio`); see
+    /// `docs/cgroup.md`.
     pub fn apply(&self, resources: &LinuxResources) -> Result {
         if let Some(memory) = resources.memory() {
             match self.target("memory", "memory")? {
@@ -118,10 +119,7 @@ impl Cgroup {
             }
         }
         if let Some(rules) = resources.devices().as_deref().filter(|r| !r.is_empty()) {
-            match self.target("devices", "devices")? {
-                Target::V1(dir) => v1::devices(dir, rules)?,
-                Target::V2(_) => unreachable!("cgroup2 has no devices controller file"),
-            }
+            self.apply_devices(rules)?;
         }
         if let Some(unified) = resources.unified().as_ref().filter(|u| !u.is_empty()) {
             self.apply_unified(unified)?;
@@ -150,6 +148,20 @@ impl Cgroup {
             }
         }
         Ok(())
+    }
+
+    /// Device rules go to the v1 devices controller, else (cgroup2 has no
+    /// devices controller to enable) an eBPF program on the cgroup2 dir.
+    fn apply_devices(&self, rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> Result {
+        if let Some(dir) = self.v1_dir("devices") {
+            return v1::devices(dir, rules);
+        }
+        match self.unified_dir() {
+            Some(dir) => ebpf::apply(dir, rules),
+            None => Err(ResourceError::NoController {
+                controller: "devices".to_owned(),
+            }),
+        }
     }
 
     /// `unified` keys are written verbatim into the cgroup2 directory, after
@@ -184,13 +196,6 @@ impl Cgroup {
     fn target(&self, v1_name: &str, v2_name: &str) -> Result<Target<'_>> {
         if let Some(dir) = self.v1_dir(v1_name) {
             return Ok(Target::V1(dir));
-        }
-        if v2_name == "devices" && self.unified_dir().is_some() {
-            // cgroup2 filters devices with an eBPF program, not a file.
-            return Err(ResourceError::Unsupported {
-                what: "devices (an eBPF device program)",
-                version: "cgroup v2",
-            });
         }
         self.v2_target(v2_name).map(Target::V2)
     }

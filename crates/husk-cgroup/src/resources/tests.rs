@@ -178,18 +178,19 @@ fn pure_v2_refusals() {
     let root = tempfile::tempdir().unwrap();
     let cg = pure_v2(root.path());
     let devices = res(r#"{"devices": [{"allow": false, "access": "rwm"}]}"#);
+    // A temp dir is no cgroup to attach a device program to (and without
+    // root the program does not even load): a devices error either way.
     let err = cg.apply(&devices).unwrap_err();
     assert!(
         matches!(
             err,
-            ResourceError::Unsupported {
-                version: "cgroup v2",
+            ResourceError::Write {
+                what: "devices",
                 ..
             }
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("eBPF"), "{err}");
     let io = res(r#"{"blockIO": {"weight": 100}}"#);
     assert!(matches!(
         cg.apply(&io),
