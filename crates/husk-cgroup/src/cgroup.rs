@@ -459,3 +459,72 @@ impl Drop for CgroupGuard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::V1Hierarchy;
+
+    /// A fake v1 hierarchy without cpuset: plain directories, which mkdir
+    /// and rmdir handle like cgroupfs (no files inside to get in the way).
+    fn fake(root: &Path) -> Hierarchies {
+        std::fs::create_dir(root.join("pids")).unwrap();
+        Hierarchies::new(
+            vec![V1Hierarchy {
+                controllers: vec!["pids".to_owned()],
+                mount: root.join("pids"),
+            }],
+            None,
+        )
+    }
+
+    #[test]
+    fn relative_paths_prune_the_husk_subtree() {
+        let root = tempfile::tempdir().unwrap();
+        let hier = fake(root.path());
+        let a = Cgroup::create(&hier, &CgroupPath::parse("a/inner").unwrap()).unwrap();
+        let b = Cgroup::create(&hier, &CgroupPath::parse("b").unwrap()).unwrap();
+        assert!(root.path().join("pids/husk/a/inner").is_dir());
+        a.remove().unwrap();
+        // husk/a went with it; husk stays while b is in it.
+        assert!(!root.path().join("pids/husk/a").exists());
+        assert!(root.path().join("pids/husk/b").is_dir());
+        b.remove().unwrap();
+        assert!(!root.path().join("pids/husk").exists());
+        // Removing twice is fine.
+        b.remove().unwrap();
+    }
+
+    #[test]
+    fn absolute_paths_prune_only_what_they_made() {
+        let root = tempfile::tempdir().unwrap();
+        let hier = fake(root.path());
+        std::fs::create_dir(root.path().join("pids/ci")).unwrap();
+        let cg = Cgroup::create(&hier, &CgroupPath::parse("/ci/job/step").unwrap()).unwrap();
+        let opened = Cgroup::open(&hier, cg.path()).unwrap();
+        assert_eq!(
+            opened.dirs().collect::<Vec<_>>(),
+            cg.dirs().collect::<Vec<_>>()
+        );
+        cg.remove().unwrap();
+        assert!(!root.path().join("pids/ci/job").exists());
+        assert!(
+            root.path().join("pids/ci").is_dir(),
+            "ci was not made by the handle"
+        );
+        let err = Cgroup::open(&hier, cg.path()).unwrap_err();
+        assert!(matches!(err, CgroupError::Missing { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_guard_removes_unless_disarmed() {
+        let root = tempfile::tempdir().unwrap();
+        let hier = fake(root.path());
+        let path = CgroupPath::parse("g").unwrap();
+        drop(CgroupGuard::new(Cgroup::create(&hier, &path).unwrap()));
+        assert!(!root.path().join("pids/husk").exists());
+        let kept = CgroupGuard::new(Cgroup::create(&hier, &path).unwrap()).disarm();
+        assert!(root.path().join("pids/husk/g").is_dir());
+        kept.remove().unwrap();
+    }
+}
