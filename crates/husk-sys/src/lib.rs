@@ -10,6 +10,7 @@
 //! does not.
 #![deny(missing_docs)]
 
+pub mod bpf;
 pub mod creds;
 pub mod exec;
 pub mod locale;
