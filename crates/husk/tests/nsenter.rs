@@ -368,7 +368,7 @@ fn differential_against_util_linux() {
     require_root!();
     require_tool!("unshare");
     if !std::path::Path::new("/usr/bin/nsenter").exists() {
-        common::skip(module_path!(), "needs util-linux /usr/bin/nsenter");
+        common::skip("needs util-linux /usr/bin/nsenter");
         return;
     }
     let t = Target::start(ISOLATED, &unique("diff"));
