@@ -17,8 +17,10 @@ use common::{
 /// A temp dir bind-mounted on itself and made private, so a mount
 /// namespace can be persisted on a file inside (unshare(1) EXAMPLES).
 struct PrivateDir {
-    dir: tempfile::TempDir,
+    // Fields drop in declaration order: unmount first, then remove the
+    // directory (a mount point cannot be removed, and would be left behind).
     _mount: MountGuard,
+    dir: tempfile::TempDir,
 }
 
 impl PrivateDir {
@@ -32,7 +34,7 @@ impl PrivateDir {
         rustix::mount::mount_bind(p, p).expect("bind temp dir on itself");
         let guard = MountGuard(p.to_owned());
         rustix::mount::mount_change(p, flags).expect("set temp dir propagation");
-        PrivateDir { dir, _mount: guard }
+        PrivateDir { _mount: guard, dir }
     }
 
     fn path(&self, name: &str) -> PathBuf {

@@ -270,7 +270,7 @@ pub fn test_user() -> TestUser {
         .create(true)
         .truncate(false)
         .write(true)
-        .open("/tmp/husk-test-user.lock")
+        .open("/tmp/husk-user-setup.lock")
         .expect("open user lock");
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("lock");
     if id_of(TEST_USER, "-u").is_none() {
