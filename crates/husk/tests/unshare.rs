@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -364,19 +364,30 @@ fn exit_code_and_signal_propagate() {
     assert_eq!(out.trim(), (128 + libc::SIGUSR1).to_string());
 }
 
+/// A deliberate difference from util-linux (which mounts the current pid
+/// namespace's proc, every host process in it): refused with one line, exit
+/// 1, before anything is created (a persist file is not even made).
 #[test]
-fn mount_proc_without_pid_namespace_mounts_this_pid_namespace() {
-    require_root!();
-    // As util-linux: a fresh proc of the current pid namespace (all host
-    // processes), in a new mount namespace so the host's /proc is untouched.
-    let out = stdout_ok(&mut unshare([
-        "--mount-proc",
-        "sh",
-        "-c",
-        "ls /proc | grep -c '^[0-9]'",
-    ]));
-    assert!(out.trim().parse::<u32>().unwrap() > 3, "{out}");
-    assert!(Path::new("/proc/self").exists());
+fn mount_proc_without_pid_namespace_is_refused() {
+    let dir = tempdir();
+    let file = dir.path().join("net");
+    let net_arg = format!("--net={}", file.display());
+    for args in [
+        &["--mount-proc", "true"][..],
+        &["-m", "-f", "--mount-proc=/proc", "true"],
+        &[net_arg.as_str(), "--mount-proc", "true"],
+    ] {
+        let out = output(&mut unshare(args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "husk unshare: --mount-proc needs a new pid namespace (-p): \
+             a new /proc would show the host's processes\n",
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!file.exists(), "nothing is created");
 }
 
 #[test]
