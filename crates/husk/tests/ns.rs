@@ -92,6 +92,8 @@ fn two_pids_side_by_side() {
     let b = Target::start(&["--uts", "--ipc"], &unique("nsb"));
     let args = ["ns".to_owned(), a.pid.to_string(), b.pid.to_string()];
     let rows = table(&stdout_ok(&mut husk(&args)));
+    // A header and one row per kind: zip below would hide missing rows.
+    assert_eq!(rows.len(), 1 + KINDS.len(), "{rows:?}");
     assert_eq!(
         rows[0],
         [
@@ -115,7 +117,9 @@ fn two_pids_side_by_side() {
     let doc: serde_json::Value =
         serde_json::from_str(&stdout_ok(&mut husk(&json_args))).expect("JSON");
     assert_eq!(doc["pids"], serde_json::json!([a.pid, b.pid]));
-    for (entry, kind) in doc["namespaces"].as_array().unwrap().iter().zip(KINDS) {
+    let entries = doc["namespaces"].as_array().unwrap();
+    assert_eq!(entries.len(), KINDS.len(), "{doc}");
+    for (entry, kind) in entries.iter().zip(KINDS) {
         assert_eq!(entry["type"], kind);
         assert_eq!(
             entry["ns"],

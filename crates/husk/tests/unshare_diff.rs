@@ -67,7 +67,6 @@ fn namespaces_look_the_same_from_inside() {
             "id -u; id -g",
         ],
         &["-U", "--setgroups=deny", "cat", "/proc/self/setgroups"],
-        &["-m", "-u", "-i", "-n", "-C", "-f", "-p", "true"],
         &["-w", "/usr", "pwd"],
         &["-S", "65534", "-G", "65534", "id"],
         &[
@@ -214,4 +213,41 @@ fn persist_files_last_of_a_type_wins() {
     let theirs = bound(&mut Command::new(REFERENCE));
     assert_eq!(theirs, [false, true, true], "util-linux binds B and N");
     assert_eq!(ours, theirs);
+}
+
+/// Which namespaces are new: each tool's program compares its
+/// `/proc/self/ns/*` links with the test's own (passed in the environment),
+/// so both must print the same `KIND new`/`KIND same` lines, and those must
+/// be the namespaces asked for.
+#[test]
+fn both_tools_make_the_same_namespaces_new() {
+    require_root!();
+    require_tool!("unshare");
+    const KINDS: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+    let script = "for k in cgroup ipc mnt net pid time user uts; do \
+                  eval outside=\\$HUSK_NS_$k; \
+                  [ \"$(readlink /proc/self/ns/$k)\" = \"$outside\" ] \
+                  && echo \"$k same\" || echo \"$k new\"; done";
+    let args = ["-m", "-u", "-i", "-n", "-C", "-f", "-p", "sh", "-c", script];
+    let with_env = |cmd: &mut Command| {
+        for k in KINDS {
+            let link = std::fs::read_link(format!("/proc/self/ns/{k}")).expect("ns link");
+            cmd.env(format!("HUSK_NS_{k}"), link);
+        }
+        output(cmd.current_dir("/tmp"))
+    };
+    let ours = with_env(&mut unshare(args));
+    let theirs = with_env(Command::new(REFERENCE).args(args));
+    assert!(ours.status.success(), "{}", stderr_of(&ours));
+    assert_eq!(status(&ours), status(&theirs));
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout));
+    let want: String = KINDS
+        .iter()
+        .map(|k| {
+            let new = !["time", "user"].contains(k);
+            format!("{k} {}\n", if new { "new" } else { "same" })
+        })
+        .collect();
+    assert_eq!(ours, want);
 }

@@ -196,10 +196,25 @@ pub struct MultiCall {
 }
 
 impl MultiCall {
+    /// Symbolic links.
     pub fn new() -> MultiCall {
         let dir = tempdir();
         for name in ["unshare", "nsenter", "lsns"] {
             std::os::unix::fs::symlink(husk_bin(), dir.path().join(name)).expect("symlink");
+        }
+        MultiCall { dir }
+    }
+
+    /// Hard links: argv[0] (and `/proc/self/exe`) then name the link itself,
+    /// with no `husk` anywhere to resolve to. Made in cargo's target tmp dir,
+    /// on the binary's file system (a hard link cannot cross one).
+    pub fn hard() -> MultiCall {
+        let dir = tempfile::Builder::new()
+            .prefix("husk-test-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("create temp dir");
+        for name in ["unshare", "nsenter", "lsns"] {
+            std::fs::hard_link(husk_bin(), dir.path().join(name)).expect("hard link");
         }
         MultiCall { dir }
     }
