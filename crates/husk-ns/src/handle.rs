@@ -93,6 +93,21 @@ pub struct Namespace {
 impl Namespace {
     /// Opens the namespace file at `path` (`/proc/PID/ns/net`, a bind mount
     /// such as `/run/netns/NAME`, or `/proc/self/fd/N`).
+    ///
+    /// ```
+    /// use husk_ns::{Namespace, NsError, NsKind};
+    /// let uts = Namespace::open("/proc/self/ns/uts")?;
+    /// assert_eq!(uts.kind(), NsKind::Uts);
+    /// // The inode is the number in the link: `uts:[4026531838]`.
+    /// let link = std::fs::read_link("/proc/self/ns/uts").unwrap();
+    /// assert_eq!(link.to_str(), Some(format!("uts:[{}]", uts.ino()).as_str()));
+    /// // A file that is not a namespace is refused.
+    /// assert!(matches!(
+    ///     Namespace::open("/proc/self/status"),
+    ///     Err(NsError::NotNamespace { .. })
+    /// ));
+    /// # Ok::<(), NsError>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Namespace, NsError> {
         let path = path.as_ref();
         let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(
@@ -124,6 +139,16 @@ impl Namespace {
     }
 
     /// The `kind` namespace of process `pid` (`/proc/PID/ns/KIND`).
+    ///
+    /// Another user's process needs privilege; a pid that has exited fails
+    /// with [`NsError::Open`].
+    ///
+    /// ```
+    /// use husk_ns::{Namespace, NsKind};
+    /// let mine = Namespace::of_pid(std::process::id(), NsKind::Net)?;
+    /// assert_eq!(mine.id(), Namespace::of_self(NsKind::Net)?.id());
+    /// # Ok::<(), husk_ns::NsError>(())
+    /// ```
     pub fn of_pid(pid: u32, kind: NsKind) -> Result<Namespace, NsError> {
         Namespace::open(format!("/proc/{pid}/ns/{}", kind.proc_name()))
     }
@@ -189,7 +214,18 @@ impl Namespace {
     /// The user namespace that owns this one (`NS_GET_USERNS`).
     ///
     /// `Ok(None)` when the owner lies outside the caller's user namespace
-    /// (the kernel answers `EPERM`).
+    /// (the kernel answers `EPERM`). For a user namespace, the owner is its
+    /// parent.
+    ///
+    /// ```
+    /// use husk_ns::{Namespace, NsKind};
+    /// // Our network namespace is owned by a user namespace we can see: ours.
+    /// let net = Namespace::of_self(NsKind::Net)?;
+    /// let owner = net.owner()?.expect("our own user namespace");
+    /// assert_eq!(owner.kind(), NsKind::User);
+    /// assert_eq!(owner.id(), Namespace::of_self(NsKind::User)?.id());
+    /// # Ok::<(), husk_ns::NsError>(())
+    /// ```
     pub fn owner(&self) -> Result<Option<Namespace>, NsError> {
         match nsfs::owner_userns(self.fd.as_fd()) {
             Ok(fd) => Namespace::from_fd(fd).map(Some),
@@ -202,6 +238,17 @@ impl Namespace {
     ///
     /// `Ok(None)` at the top of what the caller can see (`EPERM`) and for
     /// the other six kinds, which have no parent (`EINVAL`).
+    ///
+    /// ```
+    /// use husk_ns::{Namespace, NsKind};
+    /// // Only pid and user namespaces are nested.
+    /// assert!(Namespace::of_self(NsKind::Uts)?.parent()?.is_none());
+    /// // A pid namespace's parent, if any, is a pid namespace.
+    /// if let Some(parent) = Namespace::of_self(NsKind::Pid)?.parent()? {
+    ///     assert_eq!(parent.kind(), NsKind::Pid);
+    /// }
+    /// # Ok::<(), husk_ns::NsError>(())
+    /// ```
     pub fn parent(&self) -> Result<Option<Namespace>, NsError> {
         match nsfs::parent_ns(self.fd.as_fd()) {
             Ok(fd) => Namespace::from_fd(fd).map(Some),
@@ -219,6 +266,18 @@ impl Namespace {
     /// Moves the calling thread into this namespace (`setns(2)`).
     ///
     /// Entering a user or mount namespace requires a single-threaded caller.
+    /// Needs `CAP_SYS_ADMIN` (over the target's owning user namespace), so
+    /// the example is not run by `cargo test`.
+    ///
+    /// ```no_run
+    /// use husk_ns::{Namespace, NsKind};
+    /// // The network namespace `ip netns add blue` bind-mounted.
+    /// let blue = Namespace::open_kind("/run/netns/blue", NsKind::Net)?;
+    /// blue.enter()?;
+    /// // Sockets made by this thread now live in `blue`.
+    /// assert_eq!(Namespace::of_self(NsKind::Net)?.id(), blue.id());
+    /// # Ok::<(), husk_ns::NsError>(())
+    /// ```
     pub fn enter(&self) -> Result<(), NsError> {
         nsfs::setns(&self.fd, self.kind.clone_flag()).map_err(|source| NsError::Enter {
             kind: self.kind,

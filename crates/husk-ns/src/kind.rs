@@ -7,6 +7,18 @@ use std::str::FromStr;
 ///
 /// The order of [`NsKind::ALL`] is the order util-linux `lsns` uses for its
 /// types; keep it so output that iterates kinds matches.
+///
+/// ```
+/// use husk_ns::NsKind;
+/// let kind = NsKind::Mnt;
+/// assert_eq!(kind.proc_name(), "mnt"); // /proc/PID/ns/mnt, lsns TYPE
+/// assert_eq!(kind.option_name(), "mount"); // unshare --mount
+/// assert_eq!(kind.option_letter(), 'm');
+/// assert_eq!(kind.clone_flag(), libc::CLONE_NEWNS);
+/// assert_eq!(NsKind::from_clone_flag(libc::CLONE_NEWNET), Some(NsKind::Net));
+/// assert_eq!(NsKind::ALL[0], NsKind::Mnt);
+/// assert!(NsKind::Pid.for_children_only());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NsKind {
     /// Mount points (`CLONE_NEWNS`).
@@ -139,6 +151,16 @@ impl FromStr for NsKind {
     type Err = ParseKindError;
 
     /// Accepts the `/proc` name (`mnt`) and the option name (`mount`).
+    ///
+    /// ```
+    /// use husk_ns::{NsKind, ParseKindError};
+    /// assert_eq!("mnt".parse::<NsKind>(), Ok(NsKind::Mnt));
+    /// assert_eq!("mount".parse::<NsKind>(), Ok(NsKind::Mnt));
+    /// assert_eq!("cgroup".parse::<NsKind>(), Ok(NsKind::Cgroup));
+    /// let err = "mounts".parse::<NsKind>().unwrap_err();
+    /// assert_eq!(err, ParseKindError("mounts".into()));
+    /// assert_eq!(err.to_string(), "unknown namespace type: mounts");
+    /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         NsKind::ALL
             .into_iter()

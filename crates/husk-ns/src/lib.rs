@@ -27,5 +27,8 @@ pub mod scan;
 pub mod time;
 pub mod unshare;
 
+#[cfg(test)]
+mod test_skip;
+
 pub use handle::{Namespace, NsError, NsId};
 pub use kind::{NsKind, ParseKindError};

@@ -106,7 +106,7 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     Ok(())
 }
 
-const NAMES: [(&str, i32); 31] = [
+const NAMES: [(&str, i32); 34] = [
     ("HUP", libc::SIGHUP),
     ("INT", libc::SIGINT),
     ("QUIT", libc::SIGQUIT),
@@ -138,10 +138,53 @@ const NAMES: [(&str, i32); 31] = [
     ("PROF", libc::SIGPROF),
     ("WINCH", libc::SIGWINCH),
     ("IO", libc::SIGIO),
+    ("POLL", libc::SIGPOLL),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
 ];
 
+/// A signal by name only, exactly as util-linux 2.38's `signame_to_signum`
+/// (which `unshare --kill-child` uses): `TERM`, `SIGTERM`, case-insensitive;
+/// real-time as `RT<n>`, `RTMIN+<n>` or `RTMAX-<n>`. Numbers are not names:
+/// `15` and `0` give `None`.
+///
+/// ```
+/// use husk_sys::signal::from_signame;
+/// assert_eq!(from_signame("sigterm"), Some(libc::SIGTERM));
+/// assert_eq!(from_signame("RTMIN+1"), Some(libc::SIGRTMIN() + 1));
+/// assert_eq!(from_signame("15"), None);
+/// assert_eq!(from_signame("RTMIN"), None);
+/// ```
+pub fn from_signame(name: &str) -> Option<i32> {
+    let upper = name.to_ascii_uppercase();
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(rt) = bare.strip_prefix("RT") {
+        // util-linux `rtsig_to_signum`: an optional `MIN+`/`MAX-`, then
+        // digits (strtol: anything after them is ignored), in range.
+        let (digits, from_max) = match (rt.strip_prefix("MIN+"), rt.strip_prefix("MAX-")) {
+            (Some(d), _) => (d, false),
+            (_, Some(d)) => (d, true),
+            _ => (rt, false),
+        };
+        let end = digits
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(digits.len());
+        let n: i32 = digits[..end].parse().ok()?;
+        let sig = if from_max {
+            libc::SIGRTMAX() - n
+        } else {
+            libc::SIGRTMIN().checked_add(n)?
+        };
+        return (libc::SIGRTMIN()..=libc::SIGRTMAX())
+            .contains(&sig)
+            .then_some(sig);
+    }
+    NAMES.iter().find(|(n, _)| *n == bare).map(|(_, sig)| *sig)
+}
+
 /// A signal by name (`TERM`, `SIGTERM`, case-insensitive), by number
-/// (`15`), or real-time (`RTMIN+2`), as util-linux `signame_to_signum`.
+/// (`15`), or real-time (`RTMIN+2`), as `kill(1)` reads it. For the
+/// names-only rule of `unshare --kill-child`, see [`from_signame`].
 ///
 /// ```
 /// assert_eq!(husk_sys::signal::from_name("sigterm"), Some(libc::SIGTERM));
@@ -175,4 +218,46 @@ pub fn from_name(name: &str) -> Option<i32> {
         return rt(rest.strip_prefix('-').unwrap_or(rest), libc::SIGRTMAX(), -1);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `/usr/bin/unshare --kill-child=NAME true` (util-linux 2.38.1)
+    /// accepts and refuses ("unknown signal: NAME").
+    #[test]
+    fn signame_matches_util_linux() {
+        let min = libc::SIGRTMIN();
+        let max = libc::SIGRTMAX();
+        let cases: &[(&str, Option<i32>)] = &[
+            ("KILL", Some(libc::SIGKILL)),
+            ("sigterm", Some(libc::SIGTERM)),
+            ("PWR", Some(libc::SIGPWR)),
+            ("SYS", Some(libc::SIGSYS)),
+            ("POLL", Some(libc::SIGPOLL)),
+            ("15", None),
+            ("0", None),
+            (" 15", None),
+            ("EMT", None),
+            ("UNUSED", None),
+            ("RT0", Some(min)),
+            ("RT1x", Some(min + 1)),
+            ("rtmin+1", Some(min + 1)),
+            ("SIGRTMIN+2", Some(min + 2)),
+            ("RTMAX-1", Some(max - 1)),
+            ("RTMAX-0", Some(max)),
+            ("RT", None),
+            ("RTMIN", None),
+            ("RTMIN1", None),
+            ("RTMAX1", None),
+            ("RTMAX+0", None),
+            ("RT+1", None),
+            ("RTMIN+-1", None),
+            ("RTMIN+40", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(from_signame(name), *want, "{name}");
+        }
+    }
 }

@@ -73,7 +73,7 @@ fn assert_same(cases: &[&str], env: &[(&str, &str)], mode: Mode) {
 fn require_reference() -> bool {
     for tool in [REF_LSNS, SYS_UNSHARE] {
         if !Path::new(tool).exists() {
-            common::skip("lsns", &format!("needs {tool}"));
+            common::skip(&format!("needs {tool}"));
             return false;
         }
     }

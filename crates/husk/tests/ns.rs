@@ -84,6 +84,54 @@ fn parents_and_owners_of_a_nested_user_namespace() {
     assert_eq!(doc["pid"], t.pid);
 }
 
+/// Owners and parents per pid in the several-pid JSON, against `readlink`:
+/// `a` is in a new user namespace (which owns its new uts and pid ones), `b`
+/// only in a new uts namespace, owned by ours.
+#[test]
+fn several_pids_json_has_owner_and_parent_per_pid() {
+    require_root!();
+    require_tool!("unshare");
+    let a = Target::start(
+        &["--user", "--map-root-user", "--pid", "--uts"],
+        &unique("nsoa"),
+    );
+    let b = Target::start(&["--uts"], &unique("nsob"));
+    let args = ["ns", "-J", &a.pid.to_string(), &b.pid.to_string()].map(String::from);
+    let doc: serde_json::Value = serde_json::from_str(&stdout_ok(&mut husk(&args))).expect("JSON");
+    let me = std::process::id();
+    let (ours, theirs) = (ns_ino(me, "user"), a.ns_ino("user"));
+    let entries = doc["namespaces"].as_array().unwrap();
+    assert_eq!(entries.len(), KINDS.len(), "{doc}");
+    for (entry, kind) in entries.iter().zip(KINDS) {
+        assert_eq!(entry["type"], kind);
+        // A user namespace's owner is its parent: none above ours (the
+        // initial one) for b.
+        let owner = match kind {
+            "pid" | "uts" => serde_json::json!([theirs, ours]),
+            "user" => serde_json::json!([ours, null]),
+            _ => serde_json::json!([ours, ours]),
+        };
+        assert_eq!(entry["owner"], owner, "{kind}");
+        let parent = match kind {
+            // a's user namespace is a child of ours; b's is ours, the
+            // initial one, with no parent.
+            "user" => serde_json::json!([ours, null]),
+            "pid" => serde_json::json!([ns_ino(me, "pid"), null]),
+            _ => serde_json::json!([null, null]),
+        };
+        assert_eq!(entry["parent"], parent, "{kind}");
+        assert_eq!(
+            entry["ns"],
+            serde_json::json!([a.ns_ino(kind), b.ns_ino(kind)]),
+            "{kind}"
+        );
+    }
+    // The table stays compact: type, one inode per pid, shared.
+    let rows = table(&stdout_ok(&mut husk([&args[0], &args[2], &args[3]])));
+    assert_eq!(rows.len(), 1 + KINDS.len(), "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 4), "{rows:?}");
+}
+
 #[test]
 fn two_pids_side_by_side() {
     require_root!();
@@ -92,6 +140,8 @@ fn two_pids_side_by_side() {
     let b = Target::start(&["--uts", "--ipc"], &unique("nsb"));
     let args = ["ns".to_owned(), a.pid.to_string(), b.pid.to_string()];
     let rows = table(&stdout_ok(&mut husk(&args)));
+    // A header and one row per kind: zip below would hide missing rows.
+    assert_eq!(rows.len(), 1 + KINDS.len(), "{rows:?}");
     assert_eq!(
         rows[0],
         [
@@ -115,7 +165,9 @@ fn two_pids_side_by_side() {
     let doc: serde_json::Value =
         serde_json::from_str(&stdout_ok(&mut husk(&json_args))).expect("JSON");
     assert_eq!(doc["pids"], serde_json::json!([a.pid, b.pid]));
-    for (entry, kind) in doc["namespaces"].as_array().unwrap().iter().zip(KINDS) {
+    let entries = doc["namespaces"].as_array().unwrap();
+    assert_eq!(entries.len(), KINDS.len(), "{doc}");
+    for (entry, kind) in entries.iter().zip(KINDS) {
         assert_eq!(entry["type"], kind);
         assert_eq!(
             entry["ns"],

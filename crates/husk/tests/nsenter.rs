@@ -368,7 +368,7 @@ fn differential_against_util_linux() {
     require_root!();
     require_tool!("unshare");
     if !std::path::Path::new("/usr/bin/nsenter").exists() {
-        common::skip(module_path!(), "needs util-linux /usr/bin/nsenter");
+        common::skip("needs util-linux /usr/bin/nsenter");
         return;
     }
     let t = Target::start(ISOLATED, &unique("diff"));
@@ -594,4 +594,65 @@ fn getopt_corners_match_util_linux_byte_for_byte() {
         assert_eq!(stderr(&ours), stderr(&reference), "{args:?}");
         assert_eq!(ours.stderr, reference.stderr, "{args:?}");
     }
+}
+
+/// The `setns` calls of `husk nsenter ARGS true`, as `strace -y` prints them
+/// (`setns(4<anon_inode:[pidfd]>, CLONE_NEWUTS|CLONE_NEWNET) = 0`).
+fn setns_calls(args: Vec<String>) -> Vec<String> {
+    let dir = common::tempdir();
+    let log = dir.path().join("strace");
+    let out = output(
+        Command::new("strace")
+            .args(["-f", "-y", "-e", "trace=setns", "-o"])
+            .arg(&log)
+            .arg(common::husk_bin())
+            .arg("nsenter")
+            .args(args)
+            .arg("true"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::read_to_string(&log)
+        .expect("strace log")
+        .lines()
+        .filter_map(|l| l.split_once("setns(").map(|(_, call)| call.to_owned()))
+        .collect()
+}
+
+/// The flags of one strace'd `setns` call, sorted.
+fn setns_flags(call: &str) -> Vec<&str> {
+    let flags = call
+        .split(", ")
+        .nth(1)
+        .expect("flags")
+        .split(')')
+        .next()
+        .unwrap();
+    let mut flags: Vec<&str> = flags.split('|').collect();
+    flags.sort_unstable();
+    flags
+}
+
+#[test]
+fn target_namespaces_are_entered_with_one_setns_on_a_pidfd() {
+    require_root!();
+    require_tool!("unshare");
+    require_tool!("strace");
+    let t = Target::start(&["--uts", "--net", "--ipc"], &unique("setns"));
+    let calls = setns_calls(target_args(&t, &["-u", "-n", "-i"]));
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].contains("<anon_inode:[pidfd]>"), "{calls:?}");
+    assert!(calls[0].ends_with("= 0"), "{calls:?}");
+    assert_eq!(
+        setns_flags(&calls[0]),
+        ["CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWUTS"]
+    );
+    // A namespace given as a file goes on its own, through that file.
+    let ipc = format!("--ipc=/proc/{}/ns/ipc", t.pid);
+    let calls = setns_calls(target_args(&t, &["-u", "-n", &ipc]));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let (pidfd, file): (Vec<&String>, Vec<&String>) =
+        calls.iter().partition(|c| c.contains("[pidfd]"));
+    assert_eq!(setns_flags(pidfd[0]), ["CLONE_NEWNET", "CLONE_NEWUTS"]);
+    assert!(file[0].contains("<ipc:["), "{calls:?}");
+    assert_eq!(setns_flags(file[0]), ["CLONE_NEWIPC"]);
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,10 @@ use common::{
 /// A temp dir bind-mounted on itself and made private, so a mount
 /// namespace can be persisted on a file inside (unshare(1) EXAMPLES).
 struct PrivateDir {
-    dir: tempfile::TempDir,
+    // Fields drop in declaration order: unmount first, then remove the
+    // directory (a mount point cannot be removed, and would be left behind).
     _mount: MountGuard,
+    dir: tempfile::TempDir,
 }
 
 impl PrivateDir {
@@ -32,7 +34,7 @@ impl PrivateDir {
         rustix::mount::mount_bind(p, p).expect("bind temp dir on itself");
         let guard = MountGuard(p.to_owned());
         rustix::mount::mount_change(p, flags).expect("set temp dir propagation");
-        PrivateDir { dir, _mount: guard }
+        PrivateDir { _mount: guard, dir }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -362,19 +364,30 @@ fn exit_code_and_signal_propagate() {
     assert_eq!(out.trim(), (128 + libc::SIGUSR1).to_string());
 }
 
+/// A deliberate difference from util-linux (which mounts the current pid
+/// namespace's proc, every host process in it): refused with one line, exit
+/// 1, before anything is created (a persist file is not even made).
 #[test]
-fn mount_proc_without_pid_namespace_mounts_this_pid_namespace() {
-    require_root!();
-    // As util-linux: a fresh proc of the current pid namespace (all host
-    // processes), in a new mount namespace so the host's /proc is untouched.
-    let out = stdout_ok(&mut unshare([
-        "--mount-proc",
-        "sh",
-        "-c",
-        "ls /proc | grep -c '^[0-9]'",
-    ]));
-    assert!(out.trim().parse::<u32>().unwrap() > 3, "{out}");
-    assert!(Path::new("/proc/self").exists());
+fn mount_proc_without_pid_namespace_is_refused() {
+    let dir = tempdir();
+    let file = dir.path().join("net");
+    let net_arg = format!("--net={}", file.display());
+    for args in [
+        &["--mount-proc", "true"][..],
+        &["-m", "-f", "--mount-proc=/proc", "true"],
+        &[net_arg.as_str(), "--mount-proc", "true"],
+    ] {
+        let out = output(&mut unshare(args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "husk unshare: --mount-proc needs a new pid namespace (-p): \
+             a new /proc would show the host's processes\n",
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!file.exists(), "nothing is created");
 }
 
 #[test]
@@ -435,15 +448,6 @@ fn propagation_and_setgroups_values() {
         "husk unshare: unsupported propagation mode: sideways"
     );
     let out = stdout_ok(&mut unshare([
-        "-m",
-        "--propagation",
-        "unchanged",
-        "sh",
-        "-c",
-        "grep ' / / ' /proc/self/mountinfo",
-    ]));
-    assert!(!out.is_empty());
-    let out = stdout_ok(&mut unshare([
         "-U",
         "--setgroups",
         "deny",
@@ -451,6 +455,76 @@ fn propagation_and_setgroups_values() {
         "/proc/self/setgroups",
     ]));
     assert_eq!(out.trim(), "deny");
+}
+
+/// The propagation tags (`shared:N`, `master:N`) of the root mount in a
+/// mountinfo listing (the last `/` mount: the one on top).
+fn root_tags(mountinfo: &str) -> Vec<String> {
+    let line = mountinfo
+        .lines()
+        .rfind(|l| l.split(' ').nth(4) == Some("/"))
+        .expect("a root mount");
+    line.split(' ')
+        .skip(6)
+        .take_while(|f| *f != "-")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Root mount tags outside and inside `husk unshare -m --propagation MODE`,
+/// from an outer mount namespace whose `/` is made `outer` (`rshared` or
+/// `rprivate`) first, so the result does not depend on the host. The outer
+/// shell must not `exec`: its namespace has to outlive the inner `unshare`,
+/// or the peer group is gone and `slave` degrades to private.
+fn propagation_seen(outer: &str, mode: Option<&str>) -> (Vec<String>, Vec<String>) {
+    let inner = match mode {
+        Some(m) => format!("--propagation {m}"),
+        None => String::new(),
+    };
+    let script = format!(
+        "mount --make-{outer} / && cat /proc/self/mountinfo && echo ---- && \
+         \"$HUSK\" unshare -m {inner} cat /proc/self/mountinfo"
+    );
+    let out = stdout_ok(unshare(["-m", "sh", "-c", &script]).env("HUSK", common::husk_bin()));
+    let (outside, inside) = out.split_once("----\n").expect("two listings");
+    (root_tags(outside), root_tags(inside))
+}
+
+#[test]
+fn propagation_modes_change_the_root_mount_as_asked() {
+    require_root!();
+    let (outside, _) = propagation_seen("rshared", None);
+    assert_eq!(outside.len(), 1, "{outside:?}");
+    let group = outside[0]
+        .strip_prefix("shared:")
+        .expect("outer / is shared");
+    let peer = vec![format!("shared:{group}")];
+    let slave = vec![format!("master:{group}")];
+    let none: Vec<String> = Vec::new();
+    // From a shared `/`: (mode, tags inside).
+    for (mode, want) in [
+        (None, &none),
+        (Some("private"), &none),
+        (Some("slave"), &slave),
+        (Some("shared"), &peer),
+        (Some("unchanged"), &peer),
+    ] {
+        let (outside, inside) = propagation_seen("rshared", mode);
+        assert_eq!(outside, peer, "{mode:?}");
+        assert_eq!(&inside, want, "from shared, {mode:?}");
+    }
+    // From a private `/`: only `shared` makes a new peer group; `unchanged`
+    // keeps it private.
+    for mode in ["private", "slave", "unchanged"] {
+        let (outside, inside) = propagation_seen("rprivate", Some(mode));
+        assert_eq!(outside, none);
+        assert_eq!(inside, none, "from private, {mode}");
+    }
+    let (_, inside) = propagation_seen("rprivate", Some("shared"));
+    assert!(
+        inside.len() == 1 && inside[0].starts_with("shared:"),
+        "from private, shared: {inside:?}"
+    );
 }
 
 #[test]
@@ -523,9 +597,17 @@ fn default_program_is_a_login_shell() {
 #[test]
 fn works_through_an_unshare_link() {
     let links = common::MultiCall::new();
-    let out = output(Command::new(links.path("unshare")).args(["-f", "sh", "-c", "exit 4"]));
+    // The program is looked up on PATH: set it, not the runner's.
+    let run = |args: &[&str]| {
+        output(
+            Command::new(links.path("unshare"))
+                .args(args)
+                .env("PATH", "/usr/bin:/bin"),
+        )
+    };
+    let out = run(&["-f", "sh", "-c", "exit 4"]);
     assert_eq!(out.status.code(), Some(4));
-    let out = output(Command::new(links.path("unshare")).arg("husk-no-such-program"));
+    let out = run(&["husk-no-such-program"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
         "unshare: failed to execute husk-no-such-program: No such file or directory"
@@ -534,17 +616,43 @@ fn works_through_an_unshare_link() {
 
 #[test]
 fn kill_child_takes_a_signal_name() {
-    let mut cmd = unshare([
+    // The child runs with the caller's signal mask restored.
+    let out = stdout_ok(&mut unshare([
         "--kill-child=SIGTERM",
         "sh",
         "-c",
         "grep SigBlk /proc/self/status; exit 0",
-    ]);
-    let out = stdout_ok(&mut cmd);
-    // The child runs with the caller's signal mask restored.
+    ]));
     assert_eq!(
         out.split_whitespace().nth(1),
         Some("0000000000000000"),
         "{out}"
+    );
+    // And the named signal is the one it gets when the parent dies.
+    let dir = tempdir();
+    let got = dir.path().join("got");
+    let script = format!(
+        "trap 'echo USR1 >{f}; exit 0' USR1; trap 'echo TERM >{f}; exit 0' TERM; \
+         echo started; while :; do sleep 0.05; done",
+        f = got.display()
+    );
+    let mut cmd = unshare(["--kill-child=usr1", "sh", "-c", &script]);
+    cmd.stdout(Stdio::piped());
+    let mut parent = ChildGuard::spawn(&mut cmd);
+    let mut line = String::new();
+    BufReader::new(parent.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "started");
+    parent.0.kill().unwrap();
+    parent.0.wait().unwrap();
+    let start = Instant::now();
+    while !got.exists() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        std::fs::read_to_string(&got).expect("the child got a signal"),
+        "USR1\n"
     );
 }

@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};
 
-use common::{output, unshare};
+use common::{is_mounted, output, tempdir, unshare, MountGuard};
 
 const REFERENCE: &str = "/usr/bin/unshare";
 
@@ -67,7 +67,6 @@ fn namespaces_look_the_same_from_inside() {
             "id -u; id -g",
         ],
         &["-U", "--setgroups=deny", "cat", "/proc/self/setgroups"],
-        &["-m", "-u", "-i", "-n", "-C", "-f", "-p", "true"],
         &["-w", "/usr", "pwd"],
         &["-S", "65534", "-G", "65534", "id"],
         &[
@@ -125,6 +124,10 @@ fn misuse_fails_the_same_way_with_the_same_message() {
         &["-S", "abc", "true"],
         &["-T", "--boottime", "abc", "true"],
         &["--kill-child=FOO", "true"],
+        // Names only (signame_to_signum): numbers are unknown signals.
+        &["--kill-child=15", "true"],
+        &["--kill-child=0", "true"],
+        &["--kill-child=RTMIN", "true"],
         &["--propagation", "sideways", "-m", "true"],
         &["--setgroups", "maybe", "-U", "true"],
         &["-r", "--setgroups", "allow", "true"],
@@ -175,4 +178,76 @@ fn getopt_corners_match_util_linux() {
     let (ours, theirs) = both(&["-h", "--bogus"]);
     assert_eq!(status(&ours), status(&theirs));
     assert_eq!((ours.stderr.len(), theirs.stderr.len()), (0, 0));
+}
+
+/// `--uts=A --uts=B`: util-linux keeps one file per namespace type, the last
+/// one given, so only B is bound. Each tool runs on fresh files in a private
+/// directory (util-linux refuses to bind onto a shared mount).
+#[test]
+fn persist_files_last_of_a_type_wins() {
+    require_root!();
+    require_tool!("unshare");
+    let bound = |tool: &mut Command| {
+        let dir = tempdir();
+        let p = dir.path();
+        rustix::mount::mount_bind(p, p).expect("bind temp dir on itself");
+        let _private = MountGuard(p.to_owned());
+        rustix::mount::mount_change(p, rustix::mount::MountPropagationFlags::PRIVATE)
+            .expect("make temp dir private");
+        let files = ["a", "b", "n"].map(|f| p.join(f));
+        for f in &files {
+            std::fs::write(f, "").expect("create persist file");
+        }
+        let _g = files.clone().map(MountGuard);
+        let [a, b, n] = files.each_ref().map(|f| f.display().to_string());
+        let out = output(tool.args([
+            format!("--uts={a}"),
+            format!("--net={n}"),
+            format!("--uts={b}"),
+            "true".into(),
+        ]));
+        assert!(out.status.success(), "{tool:?}: {}", common::stderr(&out));
+        files.each_ref().map(|f| is_mounted(f))
+    };
+    let ours = bound(&mut unshare::<[&str; 0], &str>([]));
+    let theirs = bound(&mut Command::new(REFERENCE));
+    assert_eq!(theirs, [false, true, true], "util-linux binds B and N");
+    assert_eq!(ours, theirs);
+}
+
+/// Which namespaces are new: each tool's program compares its
+/// `/proc/self/ns/*` links with the test's own (passed in the environment),
+/// so both must print the same `KIND new`/`KIND same` lines, and those must
+/// be the namespaces asked for.
+#[test]
+fn both_tools_make_the_same_namespaces_new() {
+    require_root!();
+    require_tool!("unshare");
+    const KINDS: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+    let script = "for k in cgroup ipc mnt net pid time user uts; do \
+                  eval outside=\\$HUSK_NS_$k; \
+                  [ \"$(readlink /proc/self/ns/$k)\" = \"$outside\" ] \
+                  && echo \"$k same\" || echo \"$k new\"; done";
+    let args = ["-m", "-u", "-i", "-n", "-C", "-f", "-p", "sh", "-c", script];
+    let with_env = |cmd: &mut Command| {
+        for k in KINDS {
+            let link = std::fs::read_link(format!("/proc/self/ns/{k}")).expect("ns link");
+            cmd.env(format!("HUSK_NS_{k}"), link);
+        }
+        output(cmd.current_dir("/tmp"))
+    };
+    let ours = with_env(&mut unshare(args));
+    let theirs = with_env(Command::new(REFERENCE).args(args));
+    assert!(ours.status.success(), "{}", stderr_of(&ours));
+    assert_eq!(status(&ours), status(&theirs));
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout));
+    let want: String = KINDS
+        .iter()
+        .map(|k| {
+            let new = !["time", "user"].contains(k);
+            format!("{k} {}\n", if new { "new" } else { "same" })
+        })
+        .collect();
+    assert_eq!(ours, want);
 }

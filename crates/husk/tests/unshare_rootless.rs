@@ -86,8 +86,22 @@ fn ranges_outside_the_subordinate_ids_are_refused() {
     let out = as_test_user(user, &["--map-users=0:0:10", "true"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
+    // newuidmap's own reason is folded into husk's line: exactly one line.
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("husk unshare: newuidmap failed with exit status 1"),
+        err.starts_with("husk unshare: newuidmap failed with exit status 1: uid range [0-10)"),
+        "{err}"
+    );
+    assert!(err.ends_with(" not allowed\n"), "{err}");
+    // The same for newgidmap, once the uid map was allowed.
+    let start = user.sub_start.to_string();
+    let ok_uids = format!("--map-users=0:{start}:10");
+    let out = as_test_user(user, &[&ok_uids, "--map-groups=0:0:10", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("husk unshare: newgidmap failed with exit status 1: gid range"),
         "{err}"
     );
 }

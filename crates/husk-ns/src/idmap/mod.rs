@@ -163,14 +163,26 @@ pub enum IdMapError {
         #[source]
         source: io::Error,
     },
-    /// `newuidmap`/`newgidmap` failed (it printed why).
-    #[error("{tool} failed with exit status {status}")]
+    /// `newuidmap`/`newgidmap` failed; `why` is what it printed.
+    #[error("{tool} failed with exit status {status}{}", why_suffix(why))]
     HelperFailed {
         /// The helper.
         tool: &'static str,
         /// Its exit code, or 128+signal.
         status: i32,
+        /// Its stderr on one line (its own `newuidmap: ` prefix removed);
+        /// empty if it printed nothing.
+        why: String,
     },
+}
+
+/// `": WHY"`, or nothing when the helper printed nothing.
+fn why_suffix(why: &str) -> String {
+    if why.is_empty() {
+        String::new()
+    } else {
+        format!(": {why}")
+    }
 }
 
 /// One line of a map: `count` ids from `outer` (in the parent namespace)

@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use super::{IdKind, IdMap, IdMapError};
 
@@ -75,29 +75,60 @@ pub fn write_setgroups(proc_dir: &Path, value: SetGroups) -> Result<(), IdMapErr
 
 /// Runs `newuidmap PID INNER OUTER COUNT...` (or `newgidmap`), which checks
 /// the ranges against `/etc/subuid` and writes them with its setuid power.
-/// The helper prints its own reason on failure.
+/// Its stderr is captured: on failure its reason becomes part of the one
+/// error line ([`IdMapError::HelperFailed`]) instead of a line of its own.
 pub fn run_helper(kind: IdKind, pid: u32, map: &IdMap) -> Result<(), IdMapError> {
     let tool = kind.helper();
-    let status = Command::new(tool)
+    let out = Command::new(tool)
         .arg(pid.to_string())
         .args(map.helper_args())
-        .status()
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
         .map_err(|source| IdMapError::HelperExec { tool, source })?;
-    if status.success() {
+    if out.status.success() {
         return Ok(());
     }
     use std::os::unix::process::ExitStatusExt;
-    let code = status
+    let code = out
+        .status
         .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
+        .or_else(|| out.status.signal().map(|s| 128 + s))
         .unwrap_or(1);
-    Err(IdMapError::HelperFailed { tool, status: code })
+    Err(IdMapError::HelperFailed {
+        tool,
+        status: code,
+        why: one_line(tool, &String::from_utf8_lossy(&out.stderr)),
+    })
+}
+
+/// A helper's stderr as one line: its lines joined with `; `, each without
+/// the `newuidmap: ` prefix the tool puts on its own messages.
+pub(crate) fn one_line(tool: &str, text: &str) -> String {
+    let prefix = format!("{tool}: ");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.strip_prefix(prefix.as_str()).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::idmap::IdRange;
+
+    #[test]
+    fn helper_stderr_becomes_one_line() {
+        let text = "newuidmap: uid range [0-1) -> [1-2) not allowed\n";
+        assert_eq!(
+            one_line("newuidmap", text),
+            "uid range [0-1) -> [1-2) not allowed"
+        );
+        assert_eq!(one_line("newgidmap", "a\n\nnewgidmap: b\n"), "a; b");
+        assert_eq!(one_line("newuidmap", ""), "");
+    }
 
     #[test]
     fn writes_map_and_setgroups_into_a_proc_dir() {

@@ -171,14 +171,7 @@ impl Drop for Unmount {
 
 #[test]
 fn holders_find_namespaces_no_process_is_in() {
-    if !rustix::process::geteuid().is_root() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "needs root in CI"
-        );
-        eprintln!("SKIPPED holders test: needs root");
-        return;
-    }
+    crate::test_skip::require_root!("needs root");
     let dir = tempfile::Builder::new()
         .prefix("husk-hold-")
         .tempdir()

@@ -7,7 +7,10 @@
 //! setuid `newuidmap`/`newgidmap` otherwise (they check `/etc/subuid`).
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+
+use rustix::pipe::{pipe_with, PipeFlags};
 
 use super::helper::{msg, value, Helper, HelperEnd, Msg, Wire};
 use crate::idmap::write::{run_helper, write_map};
@@ -29,7 +32,8 @@ enum ToParent {
     WriteFailed { gid: bool, errno: i32 },
     /// `newuidmap`/`newgidmap` could not be run (`errno`).
     ExecFailed { gid: bool, errno: i32 },
-    /// `newuidmap`/`newgidmap` exited with `status` (it printed why).
+    /// `newuidmap`/`newgidmap` exited with `status`; what it printed
+    /// follows on the helper's text pipe (a record has no room for it).
     ToolFailed { gid: bool, status: i32 },
 }
 
@@ -78,14 +82,29 @@ pub(crate) struct MapJob {
 pub(crate) struct MapHelper {
     helper: Helper,
     parent: u32,
+    /// Read end of the pipe on which the helper sends the tool's reason.
+    why: OwnedFd,
 }
+
+/// At most this much of the tool's reason is sent: less than a pipe buffer,
+/// so the helper's write cannot block.
+const WHY_MAX: usize = 4000;
 
 impl MapHelper {
     /// Forks the helper. Call before unsharing.
     pub(crate) fn spawn(job: MapJob) -> io::Result<MapHelper> {
         let parent = std::process::id();
-        let helper = Helper::spawn(move |end| helper_main(&end, parent, &job))?;
-        Ok(MapHelper { helper, parent })
+        // Non-blocking: the parent reads it only after the helper reported,
+        // and must not hang if the helper died without closing it.
+        let (why, why_w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+        // The closure owns the write end; in the parent it is dropped (the
+        // end closed) when spawn returns.
+        let helper = Helper::spawn(move |end| helper_main(&end, parent, &job, &why_w))?;
+        Ok(MapHelper {
+            helper,
+            parent,
+            why,
+        })
     }
 
     /// Tells the helper the user namespace exists; waits until the maps
@@ -119,6 +138,7 @@ impl MapHelper {
             ToParent::ToolFailed { gid, status } => Err(IdMapError::HelperFailed {
                 tool: kind(gid).helper(),
                 status,
+                why: read_why(&self.why),
             }),
         }
     }
@@ -128,8 +148,9 @@ impl MapHelper {
 ///
 /// Runs in: a child of the unsharing process, forked before `unshare(2)`:
 /// original namespaces and privileges. Waits for `GO`, writes the uid map
-/// then the gid map of its parent, reports once, exits.
-fn helper_main(end: &HelperEnd, parent: u32, job: &MapJob) -> i32 {
+/// then the gid map of its parent, reports once (a failed tool's reason
+/// first goes down `why`), exits.
+fn helper_main(end: &HelperEnd, parent: u32, job: &MapJob, why: &OwnedFd) -> i32 {
     if end.order().as_ref().and_then(ToHelper::decode) != Some(ToHelper::Go) {
         return 1;
     }
@@ -143,12 +164,30 @@ fn helper_main(end: &HelperEnd, parent: u32, job: &MapJob) -> i32 {
             run_helper(kind, parent, map)
         };
         if let Err(e) = result {
+            if let IdMapError::HelperFailed { why: text, .. } = &e {
+                let text = &text.as_bytes()[..text.len().min(WHY_MAX)];
+                let _ = rustix::io::write(why, text);
+            }
             end.report(report_of(kind, &e).encode());
             return 1;
         }
     }
     end.report(ToParent::Done.encode());
     0
+}
+
+/// What the helper sent down the text pipe (it has reported, so it is all
+/// there); empty if nothing.
+fn read_why(fd: &OwnedFd) -> String {
+    let mut buf = vec![0u8; WHY_MAX];
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(fd, &mut buf[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    String::from_utf8_lossy(&buf[..got]).into_owned()
 }
 
 fn report_of(kind: IdKind, e: &IdMapError) -> ToParent {

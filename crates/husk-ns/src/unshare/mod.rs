@@ -79,7 +79,8 @@ impl std::str::FromStr for Propagation {
 /// A run of `unshare`: which namespaces, how to map ids, what to run with.
 ///
 /// Fields mirror util-linux `unshare(1)` options. Implications are applied
-/// by [`Unshare::plan`]: `mount_proc` implies a mount namespace, any id
+/// by [`Unshare::plan`]: `mount_proc` implies a mount namespace (and needs
+/// a pid namespace), any id
 /// mapping implies a user namespace, `kill_child` implies `fork`.
 #[derive(Debug, Clone, Default)]
 pub struct Unshare {
@@ -151,6 +152,12 @@ pub enum UnshareError {
     /// its `pid_for_children` file cannot be bound.
     #[error("persisting a pid namespace needs --fork (it exists once its first process does)")]
     PidPersistNeedsFork,
+    /// `--mount-proc` without a new pid namespace: refused (util-linux
+    /// mounts the current pid namespace's proc, showing every host process).
+    #[error(
+        "--mount-proc needs a new pid namespace (-p): a new /proc would show the host's processes"
+    )]
+    MountProcNeedsPid,
     /// `--setgroups=allow` with a one-line gid map, which needs `deny`.
     #[error("options --setgroups=allow and --map-group are mutually exclusive")]
     SetgroupsConflict,
@@ -259,6 +266,10 @@ impl Unshare {
         let mut flags = self.kinds.iter().fold(0, |f, k| f | k.clone_flag());
         flags |= self.persist.iter().fold(0, |f, t| f | t.kind.clone_flag());
         if self.mount_proc.is_some() {
+            // A deliberate difference from util-linux (docs/unshare.md).
+            if flags & NsKind::Pid.clone_flag() == 0 {
+                return Err(UnshareError::MountProcNeedsPid);
+            }
             flags |= NsKind::Mnt.clone_flag();
         }
         let maps_ids = self.map_user.is_some()
@@ -354,13 +365,17 @@ mod tests {
     #[test]
     fn implications() {
         let u = Unshare {
+            kinds: vec![NsKind::Pid],
             mount_proc: Some("/proc".into()),
             map_user: Some(0),
             kill_child: Some(libc::SIGKILL),
             ..Unshare::default()
         };
         let p = u.plan(1000, 1000).unwrap();
-        assert_eq!(p.flags, libc::CLONE_NEWNS | libc::CLONE_NEWUSER);
+        assert_eq!(
+            p.flags,
+            libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUSER
+        );
         assert!(p.fork);
         assert_eq!(p.own_uid_map, Some(range(0, 1000, 1)));
         assert_eq!(p.own_gid_map, None);
@@ -416,6 +431,15 @@ mod tests {
         assert!(matches!(
             time.plan(0, 0),
             Err(UnshareError::TimeNeedsTimeNs)
+        ));
+        let proc = Unshare {
+            kinds: vec![NsKind::Mnt, NsKind::Net],
+            mount_proc: Some("/proc".into()),
+            ..Unshare::default()
+        };
+        assert!(matches!(
+            proc.plan(0, 0),
+            Err(UnshareError::MountProcNeedsPid)
         ));
     }
 

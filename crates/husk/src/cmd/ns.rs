@@ -28,7 +28,7 @@ Show the namespaces of processes, side by side.
 
 One PID: each namespace with its inode, owning user namespace, parent (pid and user namespaces) \
 and whether the caller shares it. Several: one row per type, one column per PID, and whether \
-all share it.
+all share it (owners and parents per PID in the JSON).
 
 Usage: PROG [OPTIONS] [PID]...
 
@@ -71,12 +71,15 @@ struct Entry {
     same_as_caller: bool,
 }
 
-/// One row of the side-by-side view.
+/// One row of the side-by-side view; `ns[i]`, `owner[i]`, `parent[i]`
+/// belong to the i-th pid (the table shows only `ns` and `shared`).
 #[derive(Debug, Serialize)]
 struct Row {
     #[serde(rename = "type")]
     kind: String,
     ns: Vec<u64>,
+    owner: Vec<Option<u64>>,
+    parent: Vec<Option<u64>>,
     shared: bool,
 }
 
@@ -87,7 +90,8 @@ struct One {
     namespaces: Vec<Entry>,
 }
 
-/// `-J` for several pids: `ns[i]` belongs to `pids[i]`.
+/// `-J` for several pids: `ns[i]`, `owner[i]`, `parent[i]` belong to
+/// `pids[i]`.
 #[derive(Debug, Serialize)]
 struct Several<'a> {
     pids: &'a [u32],
@@ -166,17 +170,7 @@ enum Output {
 fn one(pid: u32, json: bool) -> anyhow::Result<Output> {
     let mut entries = Vec::new();
     for kind in NsKind::ALL {
-        let ns = open(pid, kind)?;
-        let own = Namespace::of_self(kind)?;
-        let owner = ns.owner().context("cannot query owner")?;
-        let parent = ns.parent().context("cannot query parent")?;
-        entries.push(Entry {
-            kind: kind.to_string(),
-            ns: ns.ino(),
-            owner: owner.map(|o| o.ino()),
-            parent: parent.map(|p| p.ino()),
-            same_as_caller: ns.id() == own.id(),
-        });
+        entries.push(entry(pid, kind)?.0);
     }
     if json {
         let doc = One {
@@ -202,17 +196,36 @@ fn one(pid: u32, json: bool) -> anyhow::Result<Output> {
     Ok(Output::Table(rows))
 }
 
+/// Namespace `kind` of `pid`: inode, owner and parent (`NS_GET_USERNS`,
+/// `NS_GET_PARENT`), whether the caller is in it; and its full id.
+fn entry(pid: u32, kind: NsKind) -> anyhow::Result<(Entry, NsId)> {
+    let ns = open(pid, kind)?;
+    let own = Namespace::of_self(kind)?;
+    let owner = ns.owner().context("cannot query owner")?;
+    let parent = ns.parent().context("cannot query parent")?;
+    let entry = Entry {
+        kind: kind.to_string(),
+        ns: ns.ino(),
+        owner: owner.map(|o| o.ino()),
+        parent: parent.map(|p| p.ino()),
+        same_as_caller: ns.id() == own.id(),
+    };
+    Ok((entry, ns.id()))
+}
+
 fn several(pids: &[u32], json: bool) -> anyhow::Result<Output> {
     let mut rows = Vec::new();
     for kind in NsKind::ALL {
-        let ids = pids
+        let entries = pids
             .iter()
-            .map(|&pid| open(pid, kind).map(|ns| ns.id()))
-            .collect::<Result<Vec<NsId>, _>>()?;
+            .map(|&pid| entry(pid, kind))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         rows.push(Row {
             kind: kind.to_string(),
-            ns: ids.iter().map(|id| id.ino).collect(),
-            shared: ids.windows(2).all(|w| w[0] == w[1]),
+            ns: entries.iter().map(|(e, _)| e.ns).collect(),
+            owner: entries.iter().map(|(e, _)| e.owner).collect(),
+            parent: entries.iter().map(|(e, _)| e.parent).collect(),
+            shared: entries.windows(2).all(|w| w[0].1 == w[1].1),
         });
     }
     if json {

@@ -172,7 +172,9 @@ fn apply(u: &mut Unshare, c: char, value: Option<OsString>, ids: (u32, u32)) -> 
         'f' => u.fork = true,
         KILL_CHILD => {
             let name = if given { text } else { "KILL".to_owned() };
-            let sig = husk_sys::signal::from_name(&name);
+            // Names only, as util-linux 2.38's `signame_to_signum`: `15`
+            // (and `0`) are "unknown signal".
+            let sig = husk_sys::signal::from_signame(&name);
             u.kill_child = Some(sig.ok_or_else(|| anyhow!("unknown signal: {name}"))?);
         }
         MOUNT_PROC => u.mount_proc = Some(value.map_or_else(|| "/proc".into(), PathBuf::from)),
@@ -200,6 +202,9 @@ fn apply(u: &mut Unshare, c: char, value: Option<OsString>, ids: (u32, u32)) -> 
                 NsKind::from_option_letter(letter).expect("getopt yields only options of SPEC");
             u.kinds.push(kind);
             if let Some(path) = value {
+                // One file per type, the last one given (util-linux keeps
+                // one `ns->path` per namespace and overwrites it).
+                u.persist.retain(|p| p.kind != kind);
                 u.persist.push(PersistTarget {
                     kind,
                     path: path.into(),
@@ -271,6 +276,31 @@ mod tests {
         assert_eq!(u.mount_proc.as_deref(), Some(Path::new("/proc")));
         assert_eq!(u.kill_child, Some(libc::SIGTERM));
         assert_eq!(built(&["--kill-child"]).kill_child, Some(libc::SIGKILL));
+    }
+
+    #[test]
+    fn last_persist_file_of_a_type_wins() {
+        let u = built(&["--uts=/run/a", "--net=/run/n", "--uts=/run/b", "-u"]);
+        let files: Vec<_> = u.persist.iter().map(|p| (p.kind, p.path.clone())).collect();
+        assert_eq!(
+            files,
+            [
+                (NsKind::Net, "/run/n".into()),
+                (NsKind::Uts, "/run/b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn kill_child_takes_names_not_numbers() {
+        for bad in ["15", "0", "TERMX"] {
+            let err = parsed(&[&format!("--kill-child={bad}")]).unwrap_err();
+            assert_eq!(cli::error_line(&err), format!("unknown signal: {bad}"));
+        }
+        assert_eq!(
+            built(&["--kill-child=sigusr1"]).kill_child,
+            Some(libc::SIGUSR1)
+        );
     }
 
     #[test]

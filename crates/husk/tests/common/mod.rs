@@ -4,7 +4,8 @@
 //! makes is named with a `husk` prefix and a unique suffix ([`unique`]) and
 //! is owned by a guard that undoes it on Drop, so a failing test leaves
 //! nothing behind. Tests that need root (or a tool) call [`require_root!`]
-//! (or [`require_tool!`]): outside CI they print why they skip; with
+//! (or [`require_tool!`]): outside CI they print why they skip and record
+//! the test's name in [`skip_log`] (which `scripts/test` reports); with
 //! `CI=true` a skip is a failure.
 #![allow(dead_code)]
 
@@ -57,12 +58,46 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// Reports a skipped test: a panic in CI, a visible line elsewhere.
-pub fn skip(test: &str, why: &str) {
+/// The name of the running test as `FILE::TEST`: libtest (and nextest, which
+/// runs each test through libtest with `--exact`) runs every test on a thread
+/// named after it; this module is compiled into each test file's crate.
+pub fn test_name() -> String {
+    let thread = std::thread::current();
+    let test = thread
+        .name()
+        .filter(|n| *n != "main")
+        .unwrap_or("<unnamed test>");
+    format!("{}::{test}", env!("CARGO_CRATE_NAME"))
+}
+
+/// Where skips are recorded, one line each: `$HUSK_SKIP_LOG`, or
+/// `husk-skips.log` in cargo's target tmp dir. `scripts/test` empties it
+/// before the run and prints it after, because cargo and nextest hide the
+/// stderr of tests that pass.
+pub fn skip_log() -> PathBuf {
+    std::env::var_os("HUSK_SKIP_LOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("husk-skips.log"))
+}
+
+/// Reports that the running test skips: a panic in CI; elsewhere a line on
+/// stderr and one appended to [`skip_log`], both naming the test.
+pub fn skip(why: &str) {
+    let test = test_name();
     if in_ci() {
         panic!("{test}: cannot be skipped in CI: {why}");
     }
-    eprintln!("SKIPPED {test}: {why}");
+    let line = format!("SKIPPED {test}: {why}\n");
+    eprint!("{line}");
+    // One write on an O_APPEND file: lines from parallel tests do not mix.
+    let logged = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+    if let Err(e) = logged {
+        eprintln!("cannot record the skip in {}: {e}", skip_log().display());
+    }
 }
 
 /// Returns from the calling test (after reporting) unless running as root.
@@ -70,7 +105,7 @@ pub fn skip(test: &str, why: &str) {
 macro_rules! require_root {
     () => {
         if !rustix::process::geteuid().is_root() {
-            $crate::common::skip(module_path!(), "needs root");
+            $crate::common::skip("needs root");
             return;
         }
     };
@@ -81,7 +116,7 @@ macro_rules! require_root {
 macro_rules! require_tool {
     ($tool:expr) => {
         if $crate::common::which($tool).is_none() {
-            $crate::common::skip(module_path!(), &format!("needs {} on PATH", $tool));
+            $crate::common::skip(&format!("needs {} on PATH", $tool));
             return;
         }
     };
@@ -161,10 +196,25 @@ pub struct MultiCall {
 }
 
 impl MultiCall {
+    /// Symbolic links.
     pub fn new() -> MultiCall {
         let dir = tempdir();
         for name in ["unshare", "nsenter", "lsns"] {
             std::os::unix::fs::symlink(husk_bin(), dir.path().join(name)).expect("symlink");
+        }
+        MultiCall { dir }
+    }
+
+    /// Hard links: argv[0] (and `/proc/self/exe`) then name the link itself,
+    /// with no `husk` anywhere to resolve to. Made in cargo's target tmp dir,
+    /// on the binary's file system (a hard link cannot cross one).
+    pub fn hard() -> MultiCall {
+        let dir = tempfile::Builder::new()
+            .prefix("husk-test-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("create temp dir");
+        for name in ["unshare", "nsenter", "lsns"] {
+            std::fs::hard_link(husk_bin(), dir.path().join(name)).expect("hard link");
         }
         MultiCall { dir }
     }
@@ -235,7 +285,7 @@ pub fn test_user() -> TestUser {
         .create(true)
         .truncate(false)
         .write(true)
-        .open("/tmp/husk-test-user.lock")
+        .open("/tmp/husk-user-setup.lock")
         .expect("open user lock");
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).expect("lock");
     if id_of(TEST_USER, "-u").is_none() {
