@@ -440,7 +440,9 @@ impl Networks {
         }
         locked.save(&net)?;
         guard.disarm();
-        bridge_guard.map(LinkGuard::disarm);
+        if let Some(g) = bridge_guard {
+            g.disarm();
+        }
         Ok(endpoint)
     }
 
