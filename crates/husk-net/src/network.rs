@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::addr::AddrError;
 use crate::ipam::{self, IpamError, Pool};
-use crate::link::{check_ifname, LinkChange, LinkError, LinkGuard, NewLink};
+use crate::link::{check_ifname, Created, LinkChange, LinkError, LinkGuard, NewLink};
 use crate::nat::{self, NatError};
 use crate::netns::{NetnsError, Registry};
 use crate::route::{RouteError, RouteSpec};
@@ -395,7 +395,13 @@ impl Networks {
         if net.internal && !spec.publish.is_empty() {
             return Err(NetworkError::InternalPublish(name.to_owned()));
         }
-        let mut all = locked.load_all()?;
+        // The other networks matter only for their ports and NAT rules.
+        let nat_change = !spec.publish.is_empty() || !present;
+        let mut all = if nat_change {
+            locked.load_all()?
+        } else {
+            Vec::new()
+        };
         check_ports(&all, &spec.publish)?;
         let (ip, ip6) = allocate(&net, spec.ip)?;
         let mut inside = Netlink::open_in(&ns)?;
@@ -412,12 +418,16 @@ impl Networks {
             peer: &spec.ifname,
             netns: Some(&ns),
         };
-        host.add_link(&host_veth, peer)?;
+        // One request: the pair, the host end up on the bridge, the peer
+        // inside the namespace under its final name.
+        let created = Created {
+            up: true,
+            master: Some(host.link_index(&net.bridge)?),
+        };
+        host.add_link_with(&host_veth, peer, &created)?;
         let guard = LinkGuard::new(None, &host_veth).inspect_err(|_| {
             let _ = host.del_link(&host_veth);
         })?;
-        let master = host.link_index(&net.bridge)?;
-        host.set_link(&host_veth, &up_on(master))?;
         configure_inside(&mut inside, &net, &spec.ifname, ip, ip6)?;
         let endpoint = Endpoint {
             netns: match target {
@@ -433,7 +443,7 @@ impl Networks {
             publish: spec.publish.clone(),
         };
         net.endpoints.push(endpoint.clone());
-        if !spec.publish.is_empty() || !present {
+        if nat_change {
             all.retain(|n| n.name != net.name);
             all.push(net.clone());
             nat::apply(&all)?;

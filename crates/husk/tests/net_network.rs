@@ -167,6 +167,8 @@ fn interop_with_ip_netns_and_pids() {
         .to_owned();
     let host_end = hub.ns.ip_link(&veth);
     assert_eq!(host_end["master"], "husk-n");
+    let flags = host_end["flags"].as_array().unwrap();
+    assert!(flags.iter().any(|f| f == "UP"), "created up: {host_end}");
     assert!(host_end["link_netnsid"].is_number(), "{host_end}");
     // A process in a namespace of its own, by pid.
     let child = ChildGuard::spawn(Command::new("unshare").args(["-n", "sleep", "60"]));
