@@ -94,7 +94,7 @@ fn three_namespaces_reach_each_other_and_the_gateway() {
     for m in members.iter().chain([&again]) {
         assert_eq!(net_support::ip_link_names(m), ["lo"]);
     }
-    hub.assert_clean();
+    hub.finish(members.into_iter().chain([again]));
 }
 
 /// An internal network has no NAT rule, refuses published ports, and a
@@ -130,7 +130,7 @@ fn internal_network_has_no_nat_rule() {
     assert_eq!(hub.inspect("int")["internal"], true);
     hub.ok(&["rm", "ext"]);
     hub.ok(&["rm", "-f", "int"]);
-    hub.assert_clean();
+    hub.finish([m]);
 }
 
 /// A namespace made by `ip netns add`, and a process's namespace by pid.
@@ -201,7 +201,7 @@ fn interop_with_ip_netns_and_pids() {
     assert_eq!(net_support::ip_link_names(&by_ip), ["lo"]);
     hub.ok(&["rm", "n"]);
     drop(child);
-    hub.assert_clean();
+    hub.finish([by_ip]);
 }
 
 /// 20 `husk network connect` at once on one network: 20 distinct
@@ -248,7 +248,7 @@ fn twenty_concurrent_connects() {
         &ipv4_of(&members[0], "eth0").unwrap(),
     );
     hub.ok(&["rm", "--force", "n"]);
-    hub.assert_clean();
+    hub.finish(members);
 }
 
 /// A namespace deleted behind husk's back frees its address; a bridge
@@ -289,7 +289,7 @@ fn state_is_reconciled_with_the_kernel() {
     tcp_echo(hub.name(), m.name(), "10.80.0.1");
     assert_eq!(hub.rule_comments(), ["husk network n"]);
     hub.ok(&["rm", "-f", "n"]);
-    hub.assert_clean();
+    hub.finish([m, m2]);
 }
 
 /// Clear one-line errors, and nothing half-made.
@@ -344,7 +344,7 @@ fn bad_input_is_refused_cleanly() {
     assert_eq!(net_support::ip_link_names(&m2), ["lo"]);
     assert_eq!(hub.ips("n"), ["10.81.0.2"]);
     hub.ok(&["rm", "-f", "n"]);
-    hub.assert_clean();
+    hub.finish([m, m2]);
 }
 
 /// A connect (or create) that fails after making links undoes them: here
@@ -374,7 +374,7 @@ fn failed_connect_and_create_roll_back() {
     assert!(hub.ips("n").is_empty());
     assert_eq!(hub.rule_comments(), ["husk network n"]);
     hub.ok(&["rm", "n"]);
-    hub.assert_clean();
+    hub.finish([m]);
 }
 
 /// Dual stack: an IPv6 subnet beside the IPv4 one, TCP over IPv6.
@@ -403,5 +403,5 @@ fn ipv6_subnet_gives_addresses_and_routes() {
     tcp_echo(hub.name(), a.name(), "fd00:83::1");
     assert_eq!(hub.rule_comments(), ["husk network n", "husk network n"]);
     hub.ok(&["rm", "-f", "n"]);
-    hub.assert_clean();
+    hub.finish([a, b]);
 }

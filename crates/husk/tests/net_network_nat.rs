@@ -66,7 +66,7 @@ fn published_port_reaches_a_listener_inside() {
     hub.ok(&["disconnect", "web", "--netns", server.name()]);
     assert_eq!(hub.rule_comments(), ["husk network web"]);
     hub.ok(&["rm", "-f", "web"]);
-    hub.assert_clean();
+    hub.finish([server, client, other]);
 }
 
 /// An "upstream" namespace linked to the hub by a veth: a connection from
@@ -125,5 +125,5 @@ fn masquerade_on_the_way_upstream() {
     assert!(res.is_err(), "no NAT on an internal network");
     hub.ok(&["rm", "-f", "out", "int"]);
     stdout_ok(Command::new("ip").args(["-n", hub.name(), "link", "del", "hkup0"]));
-    hub.assert_clean();
+    hub.finish([upstream, m, i]);
 }

@@ -140,6 +140,27 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Ends a test: asserts [`assert_clean`](Hub::assert_clean), deletes
+    /// the test's namespaces and the hub, and asserts that no namespace
+    /// file and no state directory is left.
+    pub fn finish(self, members: impl IntoIterator<Item = Netns>) {
+        self.assert_clean();
+        let mut paths: Vec<String> = Vec::new();
+        for m in members {
+            paths.push(m.path());
+            drop(m);
+        }
+        paths.push(self.ns.path());
+        let state = self.state.path().to_owned();
+        drop(self);
+        for p in paths {
+            assert!(!std::path::Path::new(&p).exists(), "{p} left behind");
+        }
+        assert!(!state.exists(), "{} left behind", state.display());
+    }
+}
+
 /// The IPv4 address of `dev` in `ns`, as `ip -j addr` shows it.
 pub fn ipv4_of(ns: &Netns, dev: &str) -> Option<String> {
     let addrs = ns.ip_json(&["-4", "addr", "show", "dev", dev]);
