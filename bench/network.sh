@@ -31,7 +31,7 @@ rm -rf "$STATE"
 ip netns add $HUB
 # Deleted namespaces are torn down by the kernel afterwards (cleanup_net,
 # under the rtnl lock): let that finish before the next timed run.
-sleep 1
+sleep 2
 true
 TEARDOWN
 teardown() { bash "$tmp/teardown.sh"; }
@@ -84,7 +84,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 ip = r[1]["median"]
 for x, label in zip(r, ["husk network", "ip script (seeds)"]):
-    print(f"{label:18} median {x['median']*1e3:8.1f} ms  ({ip/x['median']:.1f}x faster than ip)")
+    print(f"{label:18} median {x['median']*1e3:8.1f} ms  ({ip/x['median']:.1f}x faster than ip)"
+          f"  min {x['min']*1e3:7.1f} ms  ({r[1]['min']/x['min']:.1f}x)")
 PY
 
 echo "== one connect on a network of $N (50 runs; before each a disconnect, then 0.3 s for the kernel to free the pair) =="
