@@ -311,6 +311,16 @@ fn bad_input_is_refused_cleanly() {
         assert_eq!(&hub.fail(args), want, "{args:?}");
     }
     assert_eq!(hub.links(), ["lo"]);
+    let out = common::output(&mut common::husk([
+        "network",
+        "--host-netns",
+        "husk-no-such-hub",
+        "ls",
+    ]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "husk network: cannot open network namespace \"husk-no-such-hub\": cannot open /run/netns/husk-no-such-hub: No such file or directory\n"
+    );
     hub.ok(&["create", "n", "--subnet", "10.81.0.0/30"]);
     let cases: &[(&[&str], String)] = &[
         (&["create", "n"], "husk network: create: network \"n\" already exists".into()),
@@ -339,6 +349,8 @@ fn bad_input_is_refused_cleanly() {
         )
     );
     let m2 = Netns::husk("m");
+    let err = hub.fail(&["connect", "n", "--netns", m2.name(), "--ip", "10.81.0.2"]);
+    assert_eq!(err, "husk network: connect: 10.81.0.2 is already in use");
     let err = hub.fail(&["connect", "n", "--netns", m2.name()]);
     assert_eq!(err, "husk network: connect: subnet 10.81.0.0/30 is full");
     assert_eq!(net_support::ip_link_names(&m2), ["lo"]);
