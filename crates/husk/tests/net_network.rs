@@ -175,7 +175,7 @@ fn interop_with_ip_netns_and_pids() {
     let pid = child.pid().to_string();
     // unshare may not have unshared yet: wait until its namespace differs.
     let own = std::fs::read_link("/proc/self/ns/net").unwrap();
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|l| l != own)
             && std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|c| c.trim() == "sleep")
@@ -268,7 +268,7 @@ fn state_is_reconciled_with_the_kernel() {
         .to_owned();
     drop(gone);
     // The kernel frees a namespace (and its veth pair) asynchronously.
-    for _ in 0..500 {
+    for _ in 0..3000 {
         if !hub.links().contains(&veth) {
             break;
         }
