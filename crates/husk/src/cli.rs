@@ -84,11 +84,7 @@ pub fn parse<T: clap::Parser>(prog: &Prog, args: Vec<OsString>) -> Result<T, any
             }
             _ => {
                 let text = e.render().to_string();
-                let first = text
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ");
+                let first = first_line(&text);
                 eprintln!("{prog}: {first}\nTry '{prog} --help' for more information.");
                 return Err(Reported(Exit::FAILURE).into());
             }
@@ -98,6 +94,28 @@ pub fn parse<T: clap::Parser>(prog: &Prog, args: Vec<OsString>) -> Result<T, any
         eprintln!("{prog}: {e}\nTry '{prog} --help' for more information.");
         Reported(Exit::FAILURE).into()
     })
+}
+
+/// The first line of a clap error, without `error: `; a line ending in
+/// `:` (clap's "the following required arguments were not provided:")
+/// takes the indented lines after it, so the one line names them.
+fn first_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let mut first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_owned();
+    if first.ends_with(':') {
+        let more: Vec<&str> = lines
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        if !more.is_empty() {
+            first = format!("{first} {}", more.join(" "));
+        }
+    }
+    first
 }
 
 /// Prints a usage error the util-linux way and returns the error to bubble up.
@@ -161,6 +179,20 @@ mod tests {
         assert_eq!(
             error_line(&err),
             "cannot open /proc/4242/ns/net: No such process"
+        );
+    }
+
+    #[test]
+    fn clap_errors_that_list_arguments_stay_one_line() {
+        let text =
+            "error: the following required arguments were not provided:\n  <NAME>\n\nUsage: x\n";
+        assert_eq!(
+            first_line(text),
+            "the following required arguments were not provided: <NAME>"
+        );
+        assert_eq!(
+            first_line("error: unexpected argument 'x' found\n\nUsage"),
+            "unexpected argument 'x' found"
         );
     }
 
