@@ -10,6 +10,18 @@
 //! freed; a bridge that is gone is reported, and re-created by `connect`.
 //! Everything a call makes is held by a guard until the call succeeds, so a
 //! failure half-way leaves nothing behind.
+//!
+//! ```no_run
+//! use husk_net::network::{ConnectSpec, CreateSpec, Networks, Target};
+//! // State in /var/lib/husk/networks, names in /run/netns, sysctls in /proc/sys.
+//! let nets = Networks::default();
+//! nets.create(&CreateSpec { name: "web".into(), ..CreateSpec::default() })?;
+//! let spec = ConnectSpec { ip: None, ifname: "eth0".into(), publish: vec![] };
+//! let endpoint = nets.connect("web", &Target::Netns("blue".into()), &spec)?;
+//! println!("blue is {} on {}", endpoint.ip, endpoint.host_veth);
+//! nets.remove("web", true)?;
+//! # Ok::<(), husk_net::network::NetworkError>(())
+//! ```
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
