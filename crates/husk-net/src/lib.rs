@@ -11,6 +11,10 @@
 //!     namespace, name, mtu, delete;
 //!   - [`addr`]: IPv4/IPv6 addresses;
 //!   - [`route`]: main-table routes.
+//! - [`network::Networks`]: bridge networks on top of those (`husk network`):
+//!   a bridge with a gateway, an address allocator ([`ipam`]), outbound NAT
+//!   and published ports in an nftables table ([`nat`]), state on disk
+//!   under a file lock ([`state`]).
 //!
 //! Cleanup is structural: [`netns::NameGuard`] and [`link::LinkGuard`]
 //! delete a namespace name or a link on Drop unless disarmed, and
@@ -35,10 +39,14 @@
 #![deny(missing_docs)]
 
 pub mod addr;
+pub mod ipam;
 pub mod link;
+pub mod nat;
 mod netlink;
 pub mod netns;
+pub mod network;
 pub mod route;
+pub mod state;
 mod switch;
 
 pub use netlink::{Netlink, NetlinkError};

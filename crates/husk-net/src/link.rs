@@ -101,6 +101,20 @@ pub struct LinkChange<'a> {
     pub mtu: Option<u32>,
 }
 
+/// What the kernel sets while creating a link ([`Netlink::add_link_with`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Created {
+    /// Up at once.
+    pub up: bool,
+    /// Enslaved at once to this master (by index).
+    pub master: Option<u32>,
+}
+
+fn set_up(msg: &mut LinkMessage) {
+    msg.header.change_mask = LinkFlags::Up;
+    msg.header.flags = LinkFlags::Up;
+}
+
 /// One network interface as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -298,9 +312,30 @@ impl Netlink {
     /// Creates link `name` (`ip link add NAME type veth|bridge`); fails
     /// with `EEXIST` if the name (or the peer's) is taken.
     pub fn add_link(&mut self, name: &str, kind: NewLink<'_>) -> Result<(), LinkError> {
+        self.add_link_with(name, kind, &Created::default())
+    }
+
+    /// [`add_link`](Netlink::add_link), with `opts` applied by the kernel
+    /// while it creates the link: the same one request (`rtnl_newlink`
+    /// applies the `ifinfomsg` flags and enslaves to `IFLA_MASTER` before
+    /// it answers), instead of one `ip link set` each afterwards. (Not for
+    /// a veth's peer: the kernel opens the peer before the pair is joined,
+    /// and `veth_open` refuses that with `ENOTCONN`.)
+    pub fn add_link_with(
+        &mut self,
+        name: &str,
+        kind: NewLink<'_>,
+        opts: &Created,
+    ) -> Result<(), LinkError> {
         check_ifname(name)?;
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        if opts.up {
+            set_up(&mut msg);
+        }
+        if let Some(master) = opts.master {
+            msg.attributes.push(LinkAttribute::Controller(master));
+        }
         let info = match kind {
             NewLink::Bridge => vec![LinkInfo::Kind(InfoKind::Bridge)],
             NewLink::Veth { peer, netns } => {

@@ -1,7 +1,7 @@
-//! The clap adapter, kept only for `husk network` (being written in another
-//! worktree, `crates/husk/src/cmd/net/network.rs`, which uses it). Every
-//! command in this tree parses with [`super::getopt`]; when `network` does
-//! too, delete this file and the `clap` dependency.
+//! The clap adapter, used only by `husk network`
+//! (`crates/husk/src/cmd/net/network.rs`). Every other command parses with
+//! [`super::getopt`]; when `network` does too, delete this file and the
+//! `clap` dependency.
 
 use std::ffi::OsString;
 
@@ -11,7 +11,6 @@ use super::{Exit, Prog, Reported};
 /// util-linux does: `PROG: message` then `Try 'PROG --help' for more
 /// information.` on stderr and exit status 1. `--help` and `--version`
 /// print to stdout and exit 0.
-#[allow(dead_code)] // until husk network lands
 pub fn parse<T: clap::Parser>(prog: &Prog, args: Vec<OsString>) -> Result<T, anyhow::Error> {
     use clap::error::ErrorKind;
     let cmd = T::command()
@@ -30,12 +29,7 @@ pub fn parse<T: clap::Parser>(prog: &Prog, args: Vec<OsString>) -> Result<T, any
                 return Err(Reported(Exit::OK).into());
             }
             _ => {
-                let text = e.render().to_string();
-                let first = text
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ");
+                let first = first_line(&e.render().to_string());
                 eprintln!("{prog}: {first}\nTry '{prog} --help' for more information.");
                 return Err(Reported(Exit::FAILURE).into());
             }
@@ -45,4 +39,26 @@ pub fn parse<T: clap::Parser>(prog: &Prog, args: Vec<OsString>) -> Result<T, any
         eprintln!("{prog}: {e}\nTry '{prog} --help' for more information.");
         Reported(Exit::FAILURE).into()
     })
+}
+
+/// The first line of a clap error, without `error: `; a line ending in
+/// `:` (clap's "the following required arguments were not provided:")
+/// takes the indented lines after it, so the one line names them.
+fn first_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let mut first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_owned();
+    if first.ends_with(':') {
+        let more: Vec<&str> = lines
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        if !more.is_empty() {
+            first = format!("{first} {}", more.join(" "));
+        }
+    }
+    first
 }

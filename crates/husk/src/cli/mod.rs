@@ -11,7 +11,6 @@ mod derive;
 pub mod getopt;
 pub mod number;
 
-#[allow(unused_imports)] // used by husk network (cli/derive.rs)
 pub use derive::parse;
 
 /// The name a command reports itself under: `unshare` when run through a

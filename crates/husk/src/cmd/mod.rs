@@ -28,6 +28,7 @@ pub fn lookup(name: &str) -> Option<Run> {
         "addr" => |p, a| wrap(p, net::addr(p, a)),
         "route" => |p, a| wrap(p, net::route(p, a)),
         "batch" => |p, a| wrap(p, net::batch(p, a)),
+        "network" => |p, a| wrap(p, net::network(p, a)),
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
 //! The networking commands, iproute2 style: `netns`, `link`, `addr`,
-//! `route`, and `batch` (many of them in one process).
+//! `route`, and `batch` (many of them in one process); and `network`
+//! (bridge networks, clap style).
 //!
 //! Each takes leading options `-n NETNS` (act in that named namespace),
 //! `-j` (JSON, the shape of `ip -j`), `-4`/`-6` (family), then keyword
@@ -9,6 +10,7 @@ mod addr;
 mod batch;
 mod link;
 mod netns;
+mod network;
 mod route;
 mod show;
 
@@ -22,6 +24,7 @@ use husk_net::Netlink;
 use crate::cli::{self, Outcome, Prog};
 
 pub use batch::run as batch;
+pub use network::run as network;
 
 /// Options that come before the words.
 #[derive(Debug, Default, Clone)]
