@@ -28,7 +28,7 @@ fn read(dir: &Path, name: &str) -> String {
 fn v1_host() -> Option<Hierarchies> {
     let hier = Hierarchies::detect().expect("detect cgroups");
     if hier.v1().is_empty() {
-        common::skip("v1", "the host has no cgroup v1 hierarchies");
+        husk_testkit::skip!("the host has no cgroup v1 hierarchies");
         return None;
     }
     Some(hier.v1_only())
@@ -38,7 +38,7 @@ fn v1_host() -> Option<Hierarchies> {
 fn v2_host() -> Option<Hierarchies> {
     let hier = Hierarchies::detect().expect("detect cgroups");
     if hier.unified().is_none() {
-        common::skip("v2", "the host has no cgroup2 mount");
+        husk_testkit::skip!("the host has no cgroup2 mount");
         return None;
     }
     Some(hier.unified_only())
@@ -46,7 +46,7 @@ fn v2_host() -> Option<Hierarchies> {
 
 #[test]
 fn v1_limits_are_read_back_from_the_kernel() {
-    require_root!();
+    husk_testkit::require_root!();
     let Some(hier) = v1_host() else { return };
     let cg = test_cgroup(&hier);
     let mut sleeper = Child::sleep();
@@ -105,7 +105,7 @@ fn v1_limits_are_read_back_from_the_kernel() {
 
 #[test]
 fn v1_pids_max_stops_a_fork() {
-    require_root!();
+    husk_testkit::require_root!();
     let Some(hier) = v1_host() else { return };
     let cg = test_cgroup(&hier);
     let script = "while read _; do /bin/true && echo forked || echo refused; done";
@@ -129,7 +129,7 @@ fn v1_pids_max_stops_a_fork() {
 
 #[test]
 fn v1_freeze_thaw_stops_and_resumes() {
-    require_root!();
+    husk_testkit::require_root!();
     let Some(hier) = v1_host() else { return };
     let cg = test_cgroup(&hier);
     let looper = Child::sh("while :; do sleep 0.01; done");
@@ -149,7 +149,7 @@ fn v1_freeze_thaw_stops_and_resumes() {
 
 #[test]
 fn v1_kill_all_kills_and_remove_leaves_nothing() {
-    require_root!();
+    husk_testkit::require_root!();
     let Some(hier) = v1_host() else { return };
     let cg = test_cgroup(&hier);
     let mut a = Child::sleep();
@@ -174,7 +174,7 @@ fn v1_kill_all_kills_and_remove_leaves_nothing() {
 
 #[test]
 fn v2_procs_freeze_kill_remove() {
-    require_root!();
+    husk_testkit::require_root!();
     let Some(hier) = v2_host() else { return };
     let cg = test_cgroup(&hier);
     let dir = cg.unified_dir().unwrap().to_owned();
@@ -200,7 +200,7 @@ fn v2_procs_freeze_kill_remove() {
 
 #[test]
 fn v2_device_rules_are_an_ebpf_program() {
-    require_root!();
+    husk_testkit::require_root!();
     let Some(hier) = v2_host() else { return };
     let cg = test_cgroup(&hier);
     cg.apply(&res(r#"{"devices": [{"allow": false, "access": "rwm"},
@@ -224,7 +224,7 @@ fn v2_device_rules_are_an_ebpf_program() {
 
 #[test]
 fn v2_controller_files_need_the_controller() {
-    require_root!();
+    husk_testkit::require_root!();
     let Some(hier) = v2_host() else { return };
     if hier
         .unified()
@@ -245,10 +245,10 @@ fn v2_controller_files_need_the_controller() {
 
 #[test]
 fn hybrid_cgroup_spans_every_hierarchy() {
-    require_root!();
+    husk_testkit::require_root!();
     let hier = Hierarchies::detect().unwrap();
     if hier.mode() != Mode::Hybrid {
-        common::skip("hybrid", "the host is not in hybrid mode");
+        husk_testkit::skip!("the host is not in hybrid mode");
         return;
     }
     let cg = test_cgroup(&hier);
@@ -273,7 +273,7 @@ fn hybrid_cgroup_spans_every_hierarchy() {
 
 #[test]
 fn parallel_create_and_remove_of_siblings() {
-    require_root!();
+    husk_testkit::require_root!();
     let hier = Hierarchies::detect().unwrap();
     let threads: Vec<_> = (0..4)
         .map(|_| {

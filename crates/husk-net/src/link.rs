@@ -444,10 +444,7 @@ mod tests {
 
     #[test]
     fn a_guarded_link_is_deleted_unless_disarmed() {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("SKIPPED: needs root");
-            return;
-        }
+        husk_testkit::require_root!();
         // A private namespace for this thread only: nothing on the host.
         let _switch = crate::switch::NetnsSwitch::enter_new().expect("new netns");
         let mut nl = Netlink::open().unwrap();

@@ -438,10 +438,7 @@ mod tests {
 
     #[test]
     fn add_list_identify_delete_in_a_temp_dir() {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("SKIPPED: needs root");
-            return;
-        }
+        husk_testkit::require_root!();
         let tmp = tempfile::Builder::new()
             .prefix("husk-netns-")
             .tempdir()

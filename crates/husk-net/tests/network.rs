@@ -10,19 +10,9 @@ use husk_net::netns::Registry;
 use husk_net::network::{ConnectSpec, CreateSpec, Networks, Target};
 use husk_net::state::Store;
 
-fn skip(why: &str) -> bool {
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("cannot be skipped in CI: {why}");
-    }
-    eprintln!("SKIPPED: {why}");
-    true
-}
-
 #[test]
 fn create_connect_remove_with_paths_as_parameters() {
-    if !rustix::process::geteuid().is_root() && skip("needs root") {
-        return;
-    }
+    husk_testkit::require_root!();
     let tmp = tempfile::tempdir().unwrap();
     let proc_sys = tmp.path().join("sys");
     std::fs::create_dir_all(proc_sys.join("net/ipv4")).unwrap();

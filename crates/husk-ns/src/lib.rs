@@ -27,8 +27,5 @@ pub mod scan;
 pub mod time;
 pub mod unshare;
 
-#[cfg(test)]
-mod test_skip;
-
 pub use handle::{Namespace, NsError, NsId};
 pub use kind::{NsKind, ParseKindError};

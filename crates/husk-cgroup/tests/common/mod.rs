@@ -4,8 +4,8 @@
 //! under husk's subtree), owned by a [`CgroupGuard`] that kills what is in
 //! it and removes it, with the empty `husk` parent, on Drop, even when the
 //! test fails. Every process a test starts is a [`Child`] killed and reaped
-//! by PID on Drop. Tests that need root call [`require_root!`]: outside CI
-//! they print why they skip; with `CI=true` a skip is a failure.
+//! by PID on Drop. Tests that need root call `husk_testkit::require_root!`:
+//! outside CI they report why they skip; with `CI=true` a skip is a failure.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -14,30 +14,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use husk_cgroup::{Cgroup, CgroupGuard, CgroupPath, Hierarchies};
-
-/// Whether a skip must fail the test (`CI=true`).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Reports a skipped test: a panic in CI, a visible line elsewhere.
-pub fn skip(test: &str, why: &str) {
-    if in_ci() {
-        panic!("{test}: cannot be skipped in CI: {why}");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-}
-
-/// Returns from the calling test (after reporting) unless running as root.
-#[macro_export]
-macro_rules! require_root {
-    () => {
-        if !rustix::process::geteuid().is_root() {
-            $crate::common::skip(module_path!(), "needs root");
-            return;
-        }
-    };
-}
 
 /// A cgroup path no other test (or test run) uses: `husk-test-PID-N`,
 /// relative, so it lives at `/husk/husk-test-PID-N`.

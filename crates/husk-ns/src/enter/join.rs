@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn target_namespaces_go_through_the_pidfd_at_once_files_one_by_one() {
-        crate::test_skip::require_root!("setns into our own namespaces still needs CAP_SYS_ADMIN");
+        husk_testkit::require_root!("setns into our own namespaces still needs CAP_SYS_ADMIN");
         let plan = request().resolve().unwrap();
         assert!(plan.has_pidfd());
         assert_eq!(

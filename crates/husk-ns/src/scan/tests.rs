@@ -171,7 +171,7 @@ impl Drop for Unmount {
 
 #[test]
 fn holders_find_namespaces_no_process_is_in() {
-    crate::test_skip::require_root!("needs root");
+    husk_testkit::require_root!("needs root");
     let dir = tempfile::Builder::new()
         .prefix("husk-hold-")
         .tempdir()

@@ -5,8 +5,8 @@
 //! is owned by a guard that undoes it on Drop, so a failing test leaves
 //! nothing behind. Tests that need root (or a tool) call [`require_root!`]
 //! (or [`require_tool!`]): outside CI they print why they skip and record
-//! the test's name in [`skip_log`] (which `scripts/test` reports); with
-//! `CI=true` a skip is a failure.
+//! the test's name in the skip log (`husk_testkit::skip_log`), which
+//! `scripts/test` reports; with `CI=true` a skip is a failure.
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
@@ -53,51 +53,13 @@ where
     cmd
 }
 
-/// Whether a skip must fail the test (`CI=true`).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
+#[allow(unused_imports)] // used by `require_tool!`, which not every test file calls
+pub use husk_testkit::which;
 
-/// The name of the running test as `FILE::TEST`: libtest (and nextest, which
-/// runs each test through libtest with `--exact`) runs every test on a thread
-/// named after it; this module is compiled into each test file's crate.
-pub fn test_name() -> String {
-    let thread = std::thread::current();
-    let test = thread
-        .name()
-        .filter(|n| *n != "main")
-        .unwrap_or("<unnamed test>");
-    format!("{}::{test}", env!("CARGO_CRATE_NAME"))
-}
-
-/// Where skips are recorded, one line each: `$HUSK_SKIP_LOG`, or
-/// `husk-skips.log` in cargo's target tmp dir. `scripts/test` empties it
-/// before the run and prints it after, because cargo and nextest hide the
-/// stderr of tests that pass.
-pub fn skip_log() -> PathBuf {
-    std::env::var_os("HUSK_SKIP_LOG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("husk-skips.log"))
-}
-
-/// Reports that the running test skips: a panic in CI; elsewhere a line on
-/// stderr and one appended to [`skip_log`], both naming the test.
+/// Reports that the running test skips (husk-testkit: a panic in CI; else a
+/// line on stderr and in the skip log that `scripts/test` prints).
 pub fn skip(why: &str) {
-    let test = test_name();
-    if in_ci() {
-        panic!("{test}: cannot be skipped in CI: {why}");
-    }
-    let line = format!("SKIPPED {test}: {why}\n");
-    eprint!("{line}");
-    // One write on an O_APPEND file: lines from parallel tests do not mix.
-    let logged = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(skip_log())
-        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
-    if let Err(e) = logged {
-        eprintln!("cannot record the skip in {}: {e}", skip_log().display());
-    }
+    husk_testkit::skip(env!("CARGO_CRATE_NAME"), why);
 }
 
 /// Returns from the calling test (after reporting) unless running as root.
@@ -120,14 +82,6 @@ macro_rules! require_tool {
             return;
         }
     };
-}
-
-/// The full path of `tool` on PATH.
-pub fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(tool))
-        .find(|p| p.is_file())
 }
 
 /// A name no other test (or test run) uses: `husk-TAG-PID-N`.
