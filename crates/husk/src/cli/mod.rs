@@ -5,7 +5,6 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 mod derive;
 pub mod getopt;
@@ -97,15 +96,15 @@ pub fn usage_error(prog: &Prog, msg: impl fmt::Display) -> anyhow::Error {
 
 /// Turns a command's outcome into the process exit status, printing an
 /// error as one line: `PROG: what failed: why`.
-pub fn finish((prog, outcome): (Prog, Outcome)) -> ExitCode {
+pub fn finish((prog, outcome): (Prog, Outcome)) -> u8 {
     match outcome {
-        Ok(Exit(code)) => ExitCode::from(code),
+        Ok(Exit(code)) => code,
         Err(err) => {
             if let Some(Reported(Exit(code))) = err.downcast_ref::<Reported>() {
-                return ExitCode::from(*code);
+                return *code;
             }
             eprintln!("{prog}: {}", error_line(&err));
-            ExitCode::from(1)
+            1
         }
     }
 }
