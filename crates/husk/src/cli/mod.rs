@@ -7,11 +7,8 @@ use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
-mod derive;
 pub mod getopt;
 pub mod number;
-
-pub use derive::parse;
 
 /// The name a command reports itself under: `unshare` when run through a
 /// link, `husk unshare` when run as a subcommand.
