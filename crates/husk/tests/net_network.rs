@@ -292,6 +292,100 @@ fn state_is_reconciled_with_the_kernel() {
     hub.finish([m, m2]);
 }
 
+/// Usage errors from the option parser: one line naming the problem, the
+/// `--help` hint, status 1, nothing on stdout. No root needed: every case
+/// fails before husk looks at a namespace (and `--host-netns` names one
+/// that does not exist, so a case that parsed could not touch the host).
+#[test]
+fn usage_errors_name_the_problem() {
+    let state = common::tempdir();
+    let state = state.path().to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["ls", "--bogus"], "unrecognized option '--bogus'"),
+        (&["ls", "-x"], "invalid option -- 'x'"),
+        (&["create"], "create needs NAME"),
+        (&["create", "a", "b"], "create: unexpected argument 'b'"),
+        (&["inspect"], "inspect needs at least one NAME"),
+        (&["connect", "n"], "connect needs --netns NS or --pid PID"),
+        (&["disconnect", "n"], "disconnect needs --netns NS or --pid PID"),
+        (&["connect", "n", "--netns", "m", "--pid", "1"], "mutually exclusive arguments: --netns --pid"),
+        (&["connect", "n", "--pid", "x"], "invalid value 'x' for '--pid <PID>': invalid digit found in string"),
+        (&["connect", "n", "--pid", "1", "-p", "80"], "invalid value '80' for '--publish <HOST:CONTAINER[/PROTO]>': invalid port mapping \"80\" (want HOST:CONTAINER[/tcp|udp])"),
+        (&["create", "n", "--subnet", "nonsense"], "invalid value 'nonsense' for '--subnet <CIDR>': invalid subnet \"nonsense\" (want a network address with its prefix, as 10.89.0.0/24)"),
+        (&["create", "n", "--gateway", "10.1"], "invalid value '10.1' for '--gateway <IP>': invalid IP address \"10.1\""),
+        (&["create", "n", "--subnet", "10.81.0.0/24", "--subnet", "10.82.0.0/24"], "option '--subnet' given more than once"),
+        (&["create", "n", "--publish", "80:80"], "unrecognized option '--publish'"),
+        (&["--internal", "create", "n"], "unrecognized option '--internal'"),
+        (&["frobnicate"], "unknown command 'frobnicate'"),
+        (&[], "no command given (create, connect, disconnect, rm, ls or inspect)"),
+    ];
+    for (args, want) in cases {
+        let mut cmd = common::husk([
+            "network",
+            "--host-netns",
+            "husk-no-such-hub",
+            "--state-dir",
+            state,
+        ]);
+        let out = output(cmd.args(*args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("husk network: {want}\nTry 'husk network --help' for more information.\n"),
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(
+        std::fs::read_dir(state).unwrap().count(),
+        0,
+        "state written"
+    );
+}
+
+/// `--help` (or `-h`, or `help`) anywhere prints the help on stdout and
+/// exits 0, before any other work.
+#[test]
+fn help_lists_every_verb_and_exits_zero() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["help"],
+        &[],
+        &["--host-netns", "husk-no-such-hub", "connect", "n", "--help"],
+        &["rm", "-h"],
+    ] {
+        let out = output(common::husk(["network"]).args(args));
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        for word in [
+            "Usage: husk network",
+            "create NAME",
+            "--subnet CIDR",
+            "--gateway IP",
+            "--internal",
+            "--ipv6 CIDR",
+            "connect NAME (--netns NS | --pid PID)",
+            "--ip IP",
+            "--ifname NAME",
+            "-p, --publish HOST:CONTAINER[/tcp|udp]",
+            "disconnect NAME",
+            "rm, remove NAME...",
+            "-f, --force",
+            "ls, list",
+            "-J, --json",
+            "-q, --quiet",
+            "inspect NAME...",
+            "--host-netns NS",
+            "--state-dir DIR",
+            "-h, --help",
+        ] {
+            assert!(help.contains(word), "{args:?}: {word} missing from\n{help}");
+        }
+    }
+}
+
 /// Clear one-line errors, and nothing half-made.
 #[test]
 fn bad_input_is_refused_cleanly() {

@@ -6,11 +6,8 @@ use std::fmt;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 
-mod derive;
 pub mod getopt;
 pub mod number;
-
-pub use derive::parse;
 
 /// The name a command reports itself under: `unshare` when run through a
 /// link, `husk unshare` when run as a subcommand.

@@ -1,6 +1,6 @@
 //! The networking commands, iproute2 style: `netns`, `link`, `addr`,
 //! `route`, and `batch` (many of them in one process); and `network`
-//! (bridge networks, clap style).
+//! (bridge networks).
 //!
 //! Each takes leading options `-n NETNS` (act in that named namespace),
 //! `-j` (JSON, the shape of `ip -j`), `-4`/`-6` (family), then keyword
