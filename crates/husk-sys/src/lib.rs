@@ -13,6 +13,7 @@
 pub mod bpf;
 pub mod creds;
 pub mod exec;
+pub mod fds;
 pub mod locale;
 pub mod netnsid;
 pub mod nsfs;
