@@ -84,9 +84,42 @@ pub enum Step {
     Channel,
 }
 
+impl Step {
+    /// What the step does, for messages: `cannot mount`.
+    pub const fn what(self) -> &'static str {
+        match self {
+            Step::Dumpable => "cannot make the runtime non-dumpable",
+            Step::OpenNamespace => "cannot open namespace",
+            Step::JoinNamespace => "cannot join namespace",
+            Step::Unshare => "cannot unshare namespaces",
+            Step::BecomeRoot => "cannot become root in the user namespace:",
+            Step::TimeOffsets => "cannot write time offsets to",
+            Step::Fork => "cannot fork",
+            Step::Setsid => "cannot setsid",
+            Step::Propagation => "cannot set mount propagation of",
+            Step::Mount => "cannot mount",
+            Step::MountPoint => "cannot make mount point",
+            Step::Device => "cannot make device",
+            Step::PivotRoot => "cannot pivot_root to",
+            Step::Hostname => "cannot set host/domain name",
+            Step::Sysctl => "cannot set sysctl",
+            Step::Rlimit => "cannot set rlimit",
+            Step::OomScoreAdj => "cannot write",
+            Step::User => "cannot set",
+            Step::Capabilities => "cannot set capabilities",
+            Step::NoNewPrivileges => "cannot set no_new_privs",
+            Step::Cwd => "cannot change to cwd",
+            Step::Executable => "executable file not found in $PATH:",
+            Step::Fifo => "cannot open",
+            Step::Exec => "cannot exec",
+            Step::Channel => "lost the runtime while waiting for",
+        }
+    }
+}
+
 /// A failed step in a container process: which step, on what, and errno.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{step:?} {target}: {}", strerror(*.errno))]
+#[error("{} {target}: {}", step.what(), strerror(*.errno))]
 pub struct StageError {
     /// The step.
     pub step: Step,
@@ -188,7 +221,7 @@ mod tests {
         assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::NeedMaps);
         assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::Failed(err.clone()));
         assert_eq!(a.recv::<ToChild>().unwrap(), ToChild::Go);
-        assert_eq!(err.to_string(), "Mount /proc: No such device");
+        assert_eq!(err.to_string(), "cannot mount /proc: No such device");
         drop(a);
         assert!(matches!(b.recv::<ToParent>(), Err(ChannelError::Closed)));
     }

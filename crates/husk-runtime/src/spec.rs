@@ -88,6 +88,40 @@ pub fn make_rootless(spec: &mut Value, uid: u32, gid: u32) {
     }
 }
 
+/// The newest runtime-spec version this runtime implements.
+pub const SPEC_VERSION: &str = "1.2.0";
+
+/// `features` (runtime-spec `features.md`): what this runtime supports.
+pub fn features() -> Value {
+    let caps: Vec<String> = caps::all()
+        .into_iter()
+        .map(|c| c.to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": SPEC_VERSION,
+        "hooks": [],
+        "mountOptions": [
+            "async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "loud", "mand",
+            "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime",
+            "nosuid", "private", "rbind", "relatime", "remount", "ro", "rprivate", "rshared",
+            "rslave", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid",
+            "sync", "unbindable"
+        ],
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+            "capabilities": caps,
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
+            "seccomp": {"enabled": false},
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false}
+        },
+        "annotations": {"io.github.husk.version": env!("CARGO_PKG_VERSION")}
+    })
+}
+
 /// The spec as runc prints it: tab-indented JSON.
 pub fn to_pretty(spec: &Value) -> Vec<u8> {
     use serde::Serialize;

@@ -195,6 +195,11 @@ impl Store {
         lock(dir)
     }
 
+    /// Locks a container directory again after [`Locked::unlock`].
+    pub fn relock(&self, dir: PathBuf) -> Result<Locked, StoreError> {
+        lock(dir)
+    }
+
     /// The ids of every container, sorted.
     pub fn ids(&self) -> Result<Vec<String>, StoreError> {
         let entries = match std::fs::read_dir(&self.root) {
@@ -249,6 +254,11 @@ impl Locked {
                 path,
                 message: e.to_string(),
             })
+    }
+
+    /// Releases the lock, keeping the directory; returns its path.
+    pub fn unlock(self) -> PathBuf {
+        self.dir
     }
 
     /// The path of the exec FIFO.

@@ -27,6 +27,7 @@ Commands:
   addr      IP addresses (as ip addr)
   route     routes (as ip route)
   batch     run netns/link/addr/route lines from a file in one process
+  oci       an OCI runtime with runc's command line (a link named husk-runc is the same)
 
 Run 'husk <command> --help' for the options of a command.
 A link to husk named unshare, nsenter or lsns runs that command.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use husk_cgroup::{Cgroup, CgroupGuard, CgroupPath, Hierarchies, Mode};
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Linux, LinuxDeviceCgroup, LinuxDeviceType, LinuxResources, Spec};
 
 use crate::bundle::{Bundle, BundleError};
 use crate::init::Context;
@@ -115,9 +115,12 @@ impl CreateOptions {
 
 /// `create`: everything up to the user process, which waits for `start`.
 ///
-/// 1. load and check the bundle, 2. plan, 3. make and lock the state
-/// directory, 4. the exec FIFO, 5. the cgroup with `linux.resources`,
-/// 6. fork and supervise the container processes until init is ready,
+/// 1. load and check the bundle;
+/// 2. plan;
+/// 3. make and lock the state directory;
+/// 4. make the exec FIFO;
+/// 5. make the cgroup and apply `linux.resources`;
+/// 6. fork and supervise the container processes until init is ready;
 /// 7. save the state and the pid file.
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
@@ -137,8 +140,13 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     };
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(|e| ContainerError::Fork(e.into()))?;
+    // A child would inherit the lock (flock belongs to the open file, which
+    // fork shares) and hold it for the container's life: unlock across the
+    // fork. The status stays `creating` (no state.json) meanwhile.
+    let dir_path = locked.unlock();
     let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref())?;
-    let saved = saved_state(opts, &bundle, pid, cgroup.as_ref().map(|c| c.path()));
+    let locked = store.relock(dir_path)?;
+    let saved = saved_state(opts, &bundle, pid, cgroup.is_some());
     locked.save(&saved)?;
     if let Some(file) = &opts.pid_file {
         write_pid_file(file, pid)?;
@@ -163,9 +171,48 @@ fn make_cgroup(id: &str, spec: &Spec) -> Result<Option<CgroupGuard>, ContainerEr
     let hier = Hierarchies::detect()?;
     let cg = CgroupGuard::new(Cgroup::create(&hier, &path)?);
     if let Some(res) = linux.resources() {
-        cg.apply(res)?;
+        cg.apply(&with_default_devices(res, &linux))?;
     }
     Ok(Some(cg))
+}
+
+/// `resources` with allow rules appended for the default devices, the
+/// pseudo-terminals and `linux.devices` (runc does the same): a config
+/// denying all devices still gets a working `/dev/null`.
+fn with_default_devices(res: &LinuxResources, linux: &Linux) -> LinuxResources {
+    let Some(rules) = res.devices() else {
+        return res.clone();
+    };
+    let rule = |typ: LinuxDeviceType, major: i64, minor: Option<i64>| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(typ));
+        r.set_major(Some(major));
+        r.set_minor(minor);
+        r.set_access(Some("rwm".into()));
+        r
+    };
+    let c = LinuxDeviceType::C;
+    let mut all = rules.clone();
+    for (major, minor) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 1),
+        (5, 2),
+    ] {
+        all.push(rule(c, major, Some(minor)));
+    }
+    all.push(rule(c, 136, None));
+    for d in linux.devices().iter().flatten() {
+        all.push(rule(d.typ(), d.major(), Some(d.minor())));
+    }
+    let mut out = res.clone();
+    out.set_devices(Some(all));
+    out
 }
 
 /// The directories a `cgroup` mount shows: one unnamed cgroup2 on a pure
@@ -194,12 +241,7 @@ fn cgroup_view(cg: &Cgroup) -> Vec<(String, PathBuf)> {
     out
 }
 
-fn saved_state(
-    opts: &CreateOptions,
-    bundle: &Bundle,
-    pid: i32,
-    cgroup: Option<&CgroupPath>,
-) -> Saved {
+fn saved_state(opts: &CreateOptions, bundle: &Bundle, pid: i32, cgroup: bool) -> Saved {
     let euid = rustix::process::geteuid().as_raw();
     let owner = husk_sys::passwd::user_name(euid)
         .ok()
@@ -216,17 +258,18 @@ fn saved_state(
         created: store::now_rfc3339(),
         owner,
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
-        cgroup: cgroup.map(cgroup_string),
+        cgroup: cgroup.then(|| cgroup_source(&bundle.spec, &opts.id)),
     }
 }
 
-fn cgroup_string(p: &CgroupPath) -> String {
-    let joined = p.components().join("/");
-    if p.is_relative() {
-        joined
-    } else {
-        format!("/{joined}")
-    }
+/// The cgroup path as given (`cgroupsPath`, or the id for `/husk/ID`),
+/// what [`open_cgroup`] parses again.
+fn cgroup_source(spec: &Spec, id: &str) -> String {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().clone())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| id.to_owned())
 }
 
 fn write_pid_file(file: &Path, pid: i32) -> Result<(), ContainerError> {
@@ -379,7 +422,8 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
     if let Some(saved) = &saved {
         stop(id, saved)?;
         if let Some(cg) = open_cgroup(saved)? {
-            CgroupGuard::new(cg);
+            cg.kill_all()?;
+            cg.remove()?;
         }
     }
     Ok(locked.remove()?)

@@ -154,6 +154,11 @@ fn mount_fs(
     rustix::mount::mount(source, dest, fstype, flags, data)
 }
 
+/// `MS_*` values as the 32 bits `mount(2)` flags use.
+fn bits(flags: u64) -> u32 {
+    u32::try_from(flags).expect("MS_* flags fit in 32 bits")
+}
+
 fn dev_is_bound(mounts: &[MountStep]) -> bool {
     mounts
         .iter()
@@ -179,7 +184,7 @@ fn make_mount_point(dest: &Path, file: bool) -> Result<(), StageError> {
 /// `cgroup` view, or a filesystem mount with its data.
 fn mount_one(ctx: &Context, m: &MountStep) -> Result<(), StageError> {
     let dest = secure_join(&ctx.rootfs, &m.dest);
-    let flags = MountFlags::from_bits_retain(m.flags as _);
+    let flags = MountFlags::from_bits_retain(bits(m.flags));
     if m.is_bind() {
         let src = Path::new(&m.source);
         make_mount_point(&dest, !src.is_dir())?;
@@ -208,7 +213,7 @@ fn mount_one(ctx: &Context, m: &MountStep) -> Result<(), StageError> {
         .map_err(err(Step::Mount, &dest))?;
     }
     if m.propagation != 0 {
-        let p = MountPropagationFlags::from_bits_retain(m.propagation as _);
+        let p = MountPropagationFlags::from_bits_retain(bits(m.propagation));
         rustix::mount::mount_change(&dest, p).map_err(err(Step::Propagation, &dest))?;
     }
     Ok(())
