@@ -105,7 +105,7 @@ mod tests {
         ];
         assert_eq!(
             super::tabwrite(&rows),
-            "ID                     PID         OWNER\na-long-container-id    1           root\n"
+            "ID                    PID         OWNER\na-long-container-id   1           root\n"
         );
     }
 }
