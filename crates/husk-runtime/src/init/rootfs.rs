@@ -21,7 +21,8 @@ const DEFAULT_DEVICES: [(&str, u32, u32); 6] = [
     ("tty", 5, 0),
 ];
 
-const DEV_LINKS: [(&str, &str); 5] = [
+const DEV_LINKS: [(&str, &str); 6] = [
+    ("core", "/proc/kcore"),
     ("fd", "/proc/self/fd"),
     ("stdin", "/proc/self/fd/0"),
     ("stdout", "/proc/self/fd/1"),
@@ -45,6 +46,7 @@ pub(super) fn prepare(ctx: &Context) -> Result<(), StageError> {
     for m in &ctx.plan.mounts {
         mount_one(ctx, m)?;
     }
+    make_cwd(ctx)?;
     if !dev_is_bound(&ctx.plan.mounts) {
         make_devices(ctx)?;
     }
@@ -152,6 +154,17 @@ fn mount_fs(
     let data = std::ffi::CString::new(data).map_err(|_| rustix::io::Errno::INVAL)?;
     let data = (!data.as_bytes().is_empty()).then_some(data.as_c_str());
     rustix::mount::mount(source, dest, fstype, flags, data)
+}
+
+/// Makes `process.cwd` in the rootfs while it is still writable (as runc
+/// does): a read-only root would refuse it later.
+fn make_cwd(ctx: &Context) -> Result<(), StageError> {
+    let Some(process) = ctx.spec.process() else {
+        return Ok(());
+    };
+    let cwd = secure_join(&ctx.rootfs, process.cwd());
+    std::fs::create_dir_all(&cwd)
+        .map_err(|e| StageError::new(Step::Cwd, process.cwd().display(), e))
 }
 
 /// `MS_*` values as the 32 bits `mount(2)` flags use.
