@@ -319,3 +319,66 @@ fn spec_features_and_global_options() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "null\n");
 }
+
+#[test]
+fn pid_file_no_pivot_time_offsets_and_no_leaked_fds() {
+    setup!();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "cut -d. -f1 /proc/uptime; ls /proc/self/fd | tr '\\n' ' '",
+    ]);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "time"}));
+    b.config["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000}});
+    b.save();
+    let c = b.container("nopivot");
+    let out = c.run(&["--no-pivot"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let uptime: u64 = lines.next().unwrap().parse().unwrap();
+    assert!(uptime >= 864000, "boottime offset not applied: {uptime}");
+    // Only stdio and ls's own directory fd: nothing of the runtime leaks.
+    assert_eq!(lines.next().unwrap().trim(), "0 1 2 3");
+    c.assert_gone();
+
+    let d = b.container("pidfile");
+    let pid_file = b.path().join("pid");
+    let mut cmd = b.oci(["create", "--pid-file"]);
+    cmd.arg(&pid_file).arg("--bundle").arg(b.path()).arg(&d.id);
+    let out = oci_support::detached_output(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert_eq!(d.state()["pid"].as_i64(), Some(pid));
+}
+
+#[test]
+fn kill_all_signals_every_process_of_the_cgroup() {
+    setup!();
+    let b = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000; wait"]);
+    let c = b.container("killall");
+    assert!(c.run(&["--detach"]).status.success());
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let out = b.oci(["kill", "--all", &c.id, "9"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    c.reap(i32::try_from(pid).unwrap());
+    assert_eq!(c.status(), "stopped");
+    assert!(oci_support::processes_in(&b.path().join("rootfs")).is_empty());
+    assert!(c.cmd("delete", &[]).status.success());
+    c.assert_gone();
+}
