@@ -21,6 +21,7 @@ pub mod passwd;
 pub mod pidfd;
 pub mod process;
 pub mod signal;
+pub mod sigwait;
 pub mod unshare;
 
 use std::io;

@@ -382,3 +382,42 @@ fn kill_all_signals_every_process_of_the_cgroup() {
     assert!(c.cmd("delete", &[]).status.success());
     c.assert_gone();
 }
+
+#[test]
+fn attached_run_forwards_signals() {
+    setup!();
+    let b = Bundle::new(&[
+        "sh",
+        "-c",
+        "trap 'exit 7' TERM; echo ready; sleep 1000 & wait",
+    ]);
+    let c = b.container("fwd");
+    let dir = common::tempdir();
+    let out_file = dir.path().join("out");
+    let mut child = common::ChildGuard::spawn(
+        b.oci(["run", "--bundle"])
+            .arg(b.path())
+            .arg(&c.id)
+            .stdout(std::fs::File::create(&out_file).unwrap()),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(&out_file)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "container never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pid = i32::try_from(child.pid()).unwrap();
+    husk_sys::signal::kill(pid, libc::SIGTERM).unwrap();
+    let status = child.0.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "SIGTERM reached the container's trap"
+    );
+    c.assert_gone();
+}

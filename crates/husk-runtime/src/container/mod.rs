@@ -473,25 +473,51 @@ pub fn run(
     if detach {
         return Ok(None);
     }
-    let ended = wait_child(saved.pid);
+    let ended = wait_forwarding(saved.pid);
     delete(store, &opts.id, true)?;
     Ok(Some(ended?))
 }
 
-fn wait_child(pid: i32) -> Result<Ended, ContainerError> {
+/// The signals an attached `run` passes on to the container, as runc does.
+const FORWARDED: [i32; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// Waits for init (the runtime's child, or adopted as subreaper) while
+/// forwarding [`FORWARDED`] signals to it: they are blocked and taken with
+/// `sigtimedwait`, so no handler and no thread is needed.
+fn wait_forwarding(pid: i32) -> Result<Ended, ContainerError> {
     let pid = rustix::process::Pid::from_raw(pid).ok_or(ContainerError::InitDied)?;
-    loop {
-        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+    let mut waited: Vec<i32> = FORWARDED.to_vec();
+    waited.push(libc::SIGCHLD);
+    let saved = husk_sys::signal::block(&waited).map_err(ContainerError::Wait)?;
+    let ended = loop {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
             Ok(Some((_, st))) => {
                 if let Some(sig) = st.terminating_signal() {
-                    return Ok(Ended::Signaled(sig));
+                    break Ok(Ended::Signaled(sig));
                 }
                 if let Some(code) = st.exit_status() {
-                    return Ok(Ended::Exited(code));
+                    break Ok(Ended::Exited(code));
                 }
             }
-            Ok(None) | Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(ContainerError::Wait(e.into())),
+            Ok(None) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => break Err(ContainerError::Wait(e.into())),
         }
-    }
+        match husk_sys::sigwait::wait_timeout(&waited, Duration::from_millis(100)) {
+            Ok(Some(sig)) if sig != libc::SIGCHLD => {
+                let _ = husk_sys::signal::kill(pid.as_raw_nonzero().get(), sig);
+            }
+            Ok(_) => {}
+            Err(e) => break Err(ContainerError::Wait(e)),
+        }
+    };
+    let _ = husk_sys::signal::restore(&saved);
+    ended
 }
