@@ -78,6 +78,8 @@ pub enum Step {
     Executable,
     /// Opening the exec FIFO.
     Fifo,
+    /// Building or loading the seccomp filter.
+    Seccomp,
     /// `execve(2)`.
     Exec,
     /// Talking to the runtime.
@@ -111,6 +113,7 @@ impl Step {
             Step::Cwd => "cannot change to cwd",
             Step::Executable => "executable file not found in $PATH:",
             Step::Fifo => "cannot open",
+            Step::Seccomp => "cannot set up seccomp:",
             Step::Exec => "cannot exec",
             Step::Channel => "lost the runtime while waiting for",
         }

@@ -114,7 +114,7 @@ pub fn features() -> Value {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
-            "seccomp": {"enabled": false},
+            "seccomp": {"enabled": cfg!(feature = "seccomp")},
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false}
         },

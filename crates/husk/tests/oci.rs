@@ -421,3 +421,32 @@ fn attached_run_forwards_signals() {
     );
     c.assert_gone();
 }
+
+#[test]
+fn seccomp_filter_applies_errno_rules() {
+    setup!();
+    let mut b = Bundle::new(&["sh", "-c", "mkdir /tmp/x 2>&1; echo done"]);
+    b.config["root"]["readonly"] = json!(false);
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [
+            {"names": ["mkdir", "mkdirat", "husk_no_such_syscall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}
+        ]
+    });
+    b.save();
+    let c = b.container("seccomp");
+    let out = c.run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Permission denied") && text.ends_with("done\n"),
+        "{text}"
+    );
+    c.assert_gone();
+}

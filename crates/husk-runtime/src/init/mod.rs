@@ -13,6 +13,7 @@
 
 mod exec;
 mod rootfs;
+mod seccomp;
 mod security;
 
 use std::convert::Infallible;
@@ -138,6 +139,7 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     if process.no_new_privileges().unwrap_or(false) {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
+    seccomp::load(&ctx.spec)?;
     Err(program.exec())
 }
 
