@@ -69,8 +69,17 @@ fn lifecycle_create_start_kill_delete() {
 
     assert!(c.cmd("start", &[]).status.success());
     assert_eq!(c.status(), "running");
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
-    assert_eq!(comm.trim(), "sleep");
+    // `start` returns once init has its byte; the exec follows at once.
+    let comm = || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while comm().trim() != "sleep" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "init never became sleep: {}",
+            comm()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let err = one_line_error(&c.cmd("start", &[]));
     assert!(err.contains("is running: cannot start it"), "{err}");
     let err = one_line_error(&c.cmd("delete", &[]));
