@@ -1,4 +1,5 @@
-//! Waiting for blocked signals synchronously: `sigtimedwait(2)`.
+//! Waiting for blocked signals synchronously (`sigtimedwait(2)`), and
+//! resetting every signal's disposition before an exec.
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -40,6 +41,49 @@ pub fn wait_timeout(signals: &[i32], timeout: Duration) -> io::Result<Option<i32
         Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR)) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The kernel's `struct sigaction` (x86_64, aarch64 and most others): not
+/// glibc's, whose `sigaction` refuses the signals it keeps for itself.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Sets every signal (1 to 64, but `SIGKILL` and `SIGSTOP`) back to its
+/// default action, through the raw `rt_sigaction(2)`: ignored dispositions
+/// survive `execve`, and a runtime must not pass on its own (Rust ignores
+/// `SIGPIPE`; a caller may have ignored glibc's signals 32 and 33).
+pub fn reset_all_to_default() -> io::Result<()> {
+    let dfl = KernelSigaction {
+        handler: 0, // SIG_DFL
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: `dfl` is a live, initialised kernel sigaction; installing
+        // SIG_DFL runs no handler, so nothing of ours can be re-entered; a
+        // null old-action pointer asks for nothing back; 8 is the kernel's
+        // sigset size.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            )
+        };
+        cvt(ret)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -465,6 +465,29 @@ pub fn run(
     opts: &CreateOptions,
     detach: bool,
 ) -> Result<Option<Ended>, ContainerError> {
+    // Attached: the signals to forward are blocked from the start, so one
+    // that arrives while the container is being made waits, pending, for
+    // the forwarding loop (init unblocks everything before its exec).
+    let mut waited: Vec<i32> = FORWARDED.to_vec();
+    waited.push(libc::SIGCHLD);
+    let saved = if detach {
+        None
+    } else {
+        Some(husk_sys::signal::block(&waited).map_err(ContainerError::Wait)?)
+    };
+    let outcome = create_start_wait(store, opts, detach, &waited);
+    if let Some(saved) = saved {
+        let _ = husk_sys::signal::restore(&saved);
+    }
+    outcome
+}
+
+fn create_start_wait(
+    store: &Store,
+    opts: &CreateOptions,
+    detach: bool,
+    waited: &[i32],
+) -> Result<Option<Ended>, ContainerError> {
     let saved = create(store, opts)?;
     if let Err(e) = start(store, &opts.id) {
         let _ = delete(store, &opts.id, true);
@@ -473,7 +496,7 @@ pub fn run(
     if detach {
         return Ok(None);
     }
-    let ended = wait_forwarding(saved.pid);
+    let ended = wait_forwarding(saved.pid, waited);
     delete(store, &opts.id, true)?;
     Ok(Some(ended?))
 }
@@ -490,34 +513,29 @@ const FORWARDED: [i32; 7] = [
 ];
 
 /// Waits for init (the runtime's child, or adopted as subreaper) while
-/// forwarding [`FORWARDED`] signals to it: they are blocked and taken with
-/// `sigtimedwait`, so no handler and no thread is needed.
-fn wait_forwarding(pid: i32) -> Result<Ended, ContainerError> {
+/// forwarding [`FORWARDED`] signals to it: the caller blocked them, and they
+/// are taken with `sigtimedwait`, so no handler and no thread is needed.
+fn wait_forwarding(pid: i32, waited: &[i32]) -> Result<Ended, ContainerError> {
     let pid = rustix::process::Pid::from_raw(pid).ok_or(ContainerError::InitDied)?;
-    let mut waited: Vec<i32> = FORWARDED.to_vec();
-    waited.push(libc::SIGCHLD);
-    let saved = husk_sys::signal::block(&waited).map_err(ContainerError::Wait)?;
-    let ended = loop {
+    loop {
         match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
             Ok(Some((_, st))) => {
                 if let Some(sig) = st.terminating_signal() {
-                    break Ok(Ended::Signaled(sig));
+                    return Ok(Ended::Signaled(sig));
                 }
                 if let Some(code) = st.exit_status() {
-                    break Ok(Ended::Exited(code));
+                    return Ok(Ended::Exited(code));
                 }
             }
             Ok(None) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => break Err(ContainerError::Wait(e.into())),
+            Err(e) => return Err(ContainerError::Wait(e.into())),
         }
-        match husk_sys::sigwait::wait_timeout(&waited, Duration::from_millis(100)) {
+        match husk_sys::sigwait::wait_timeout(waited, Duration::from_millis(100)) {
             Ok(Some(sig)) if sig != libc::SIGCHLD => {
                 let _ = husk_sys::signal::kill(pid.as_raw_nonzero().get(), sig);
             }
             Ok(_) => {}
-            Err(e) => break Err(ContainerError::Wait(e)),
+            Err(e) => return Err(ContainerError::Wait(e)),
         }
-    };
-    let _ = husk_sys::signal::restore(&saved);
-    ended
+    }
 }

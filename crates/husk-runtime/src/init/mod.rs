@@ -139,8 +139,19 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     if process.no_new_privileges().unwrap_or(false) {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
+    unblock_all_signals()?;
     seccomp::load(&ctx.spec)?;
     Err(program.exec())
+}
+
+/// The container starts with every signal at its default action and none
+/// blocked, whatever the runtime had (Rust ignores SIGPIPE; an attached
+/// `run` blocks the signals it forwards).
+fn unblock_all_signals() -> Result<(), StageError> {
+    husk_sys::sigwait::reset_all_to_default()
+        .map_err(|e| StageError::new(Step::Exec, "signal dispositions", e))?;
+    let all: Vec<i32> = (1..32).chain(libc::SIGRTMIN()..=libc::SIGRTMAX()).collect();
+    husk_sys::signal::unblock(&all).map_err(|e| StageError::new(Step::Exec, "signal mask", e))
 }
 
 fn expect(chan: &Channel, want: ToChild) -> Result<(), StageError> {
