@@ -13,6 +13,7 @@
 pub mod bpf;
 pub mod creds;
 pub mod exec;
+pub mod fds;
 pub mod locale;
 pub mod netnsid;
 pub mod nsfs;
@@ -20,6 +21,7 @@ pub mod passwd;
 pub mod pidfd;
 pub mod process;
 pub mod signal;
+pub mod sigwait;
 pub mod unshare;
 
 use std::io;

@@ -38,6 +38,7 @@ Commands:
   route     routes (as ip route)
   batch     run netns/link/addr/route lines from a file in one process
   network   bridge networks: create, connect, disconnect, rm, ls, inspect
+  oci       an OCI runtime with runc's command line (a link named husk-runc is the same)
 
 Run 'husk <command> --help' for the options of a command.
 A link to husk named unshare, nsenter or lsns runs that command.

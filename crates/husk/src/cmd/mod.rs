@@ -8,6 +8,7 @@ mod lsns;
 mod net;
 mod ns;
 mod nsenter;
+mod oci;
 mod unshare;
 
 /// A command's entry point: its name for messages and argv (argv[0] first).
@@ -29,6 +30,7 @@ pub fn lookup(name: &str) -> Option<Run> {
         "route" => |p, a| wrap(p, net::route(p, a)),
         "batch" => |p, a| wrap(p, net::batch(p, a)),
         "network" => |p, a| wrap(p, net::network(p, a)),
+        "oci" | "husk-runc" => oci::run,
         _ => return None,
     })
 }

@@ -1,0 +1,546 @@
+//! The container lifecycle of runtime-spec `runtime.md`:
+//! `create` → created → `start` → running → (exit) → stopped → `delete`.
+//!
+//! Each operation locks the container's directory in the [`Store`]. A
+//! failed `create` leaves nothing: the state directory, the cgroup and the
+//! processes are each held by a guard that undoes them on Drop.
+
+mod spawn;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use husk_cgroup::{Cgroup, CgroupGuard, CgroupPath, Hierarchies, Mode};
+use oci_spec::runtime::{Linux, LinuxDeviceCgroup, LinuxDeviceType, LinuxResources, Spec};
+
+use crate::bundle::{Bundle, BundleError};
+use crate::init::Context;
+use crate::msg::{ChannelError, StageError};
+use crate::plan::{self, PlanError};
+use crate::store::{self, DirGuard, Locked, Saved, State, Status, Store, StoreError};
+
+/// A lifecycle operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    /// The bundle is unusable.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The config asks for something impossible.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The state store failed (or the id is bad, taken, unknown).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// cgroup hierarchies could not be found.
+    #[error("cannot detect cgroups")]
+    CgroupDetect(#[from] husk_cgroup::DetectError),
+    /// `linux.cgroupsPath` is not usable.
+    #[error("linux.cgroupsPath")]
+    CgroupPath(#[from] husk_cgroup::PathError),
+    /// Creating, joining or removing the cgroup failed.
+    #[error(transparent)]
+    Cgroup(#[from] husk_cgroup::CgroupError),
+    /// Applying `linux.resources` failed.
+    #[error("linux.resources")]
+    Resources(#[from] husk_cgroup::ResourceError),
+    /// Making the exec FIFO failed.
+    #[error("cannot make {0}")]
+    Fifo(PathBuf, #[source] std::io::Error),
+    /// Forking or making the socketpair failed.
+    #[error("cannot fork the container process")]
+    Fork(#[source] std::io::Error),
+    /// Waiting for a process failed.
+    #[error("wait")]
+    Wait(#[source] std::io::Error),
+    /// The channel to the container process broke.
+    #[error("container process")]
+    Channel(#[source] ChannelError),
+    /// Writing the user namespace's id maps failed.
+    #[error(transparent)]
+    IdMap(#[from] husk_ns::idmap::IdMapError),
+    /// A step in the container process failed.
+    #[error("container init: {0}")]
+    Init(StageError),
+    /// The container process exited before it was ready (or before `start`).
+    #[error("container init exited before it was ready")]
+    InitDied,
+    /// `--pid-file` could not be written.
+    #[error("cannot write pid file {0}")]
+    PidFile(PathBuf, #[source] std::io::Error),
+    /// The operation needs another status.
+    #[error("container \"{id}\" is {status}: {what}")]
+    WrongStatus {
+        /// The container.
+        id: String,
+        /// Its status.
+        status: Status,
+        /// What cannot be done.
+        what: &'static str,
+    },
+    /// Sending the signal failed.
+    #[error("cannot send signal {1} to pid {0}")]
+    Signal(i32, i32, #[source] std::io::Error),
+    /// `delete --force` could not stop the container.
+    #[error("container \"{0}\" did not stop after SIGKILL")]
+    Unkillable(String),
+}
+
+/// What `create` was asked for.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    /// Container id.
+    pub id: String,
+    /// Bundle directory.
+    pub bundle: PathBuf,
+    /// `--pid-file`.
+    pub pid_file: Option<PathBuf>,
+    /// `--no-pivot`.
+    pub no_pivot: bool,
+    /// `--preserve-fds`.
+    pub preserve_fds: u32,
+}
+
+impl CreateOptions {
+    /// Options for `id` from `bundle`, everything else default.
+    pub fn new(id: impl Into<String>, bundle: impl Into<PathBuf>) -> CreateOptions {
+        CreateOptions {
+            id: id.into(),
+            bundle: bundle.into(),
+            pid_file: None,
+            no_pivot: false,
+            preserve_fds: 0,
+        }
+    }
+}
+
+/// `create`: everything up to the user process, which waits for `start`.
+///
+/// 1. load and check the bundle;
+/// 2. plan;
+/// 3. make and lock the state directory;
+/// 4. make the exec FIFO;
+/// 5. make the cgroup and apply `linux.resources`;
+/// 6. fork and supervise the container processes until init is ready;
+/// 7. save the state and the pid file.
+pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
+    let bundle = Bundle::load(&opts.bundle)?;
+    let plan = plan::plan(&bundle.spec)?;
+    let locked = store.create(&opts.id)?;
+    let dir = DirGuard::new(&locked.dir);
+    let fifo = spawn::make_fifo(&locked.fifo())?;
+    let cgroup = make_cgroup(&opts.id, &bundle.spec)?;
+    let ctx = Context {
+        spec: bundle.spec.clone(),
+        plan,
+        rootfs: bundle.rootfs.clone(),
+        no_pivot: opts.no_pivot,
+        preserve_fds: opts.preserve_fds,
+        fifo,
+        cgroup_dirs: cgroup.as_ref().map(|c| cgroup_view(c)).unwrap_or_default(),
+    };
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+        .map_err(|e| ContainerError::Fork(e.into()))?;
+    // A child would inherit the lock (flock belongs to the open file, which
+    // fork shares) and hold it for the container's life: unlock across the
+    // fork. The status stays `creating` (no state.json) meanwhile.
+    let dir_path = locked.unlock();
+    let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref())?;
+    let locked = store.relock(dir_path)?;
+    let saved = saved_state(opts, &bundle, pid, cgroup.is_some());
+    locked.save(&saved)?;
+    if let Some(file) = &opts.pid_file {
+        write_pid_file(file, pid)?;
+    }
+    procs.disarm();
+    cgroup.map(CgroupGuard::disarm);
+    dir.disarm();
+    Ok(saved)
+}
+
+/// The cgroup of a container: `linux.cgroupsPath`, or `/husk/ID`. Skipped
+/// for an unprivileged caller that asked for neither a path nor resources.
+fn make_cgroup(id: &str, spec: &Spec) -> Result<Option<CgroupGuard>, ContainerError> {
+    let linux = spec.linux().clone().unwrap_or_default();
+    let path = match linux.cgroups_path() {
+        Some(p) => CgroupPath::parse(&p.to_string_lossy())?,
+        None if !rustix::process::geteuid().is_root() && linux.resources().is_none() => {
+            return Ok(None)
+        }
+        None => CgroupPath::for_container(id)?,
+    };
+    let hier = Hierarchies::detect()?;
+    let cg = CgroupGuard::new(Cgroup::create(&hier, &path)?);
+    if let Some(res) = linux.resources() {
+        cg.apply(&with_default_devices(res, &linux))?;
+    }
+    Ok(Some(cg))
+}
+
+/// `resources` with allow rules appended for the default devices, the
+/// pseudo-terminals and `linux.devices` (runc does the same): a config
+/// denying all devices still gets a working `/dev/null`.
+fn with_default_devices(res: &LinuxResources, linux: &Linux) -> LinuxResources {
+    let Some(rules) = res.devices() else {
+        return res.clone();
+    };
+    let rule = |typ: LinuxDeviceType, major: i64, minor: Option<i64>| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(typ));
+        r.set_major(Some(major));
+        r.set_minor(minor);
+        r.set_access(Some("rwm".into()));
+        r
+    };
+    let c = LinuxDeviceType::C;
+    let mut all = rules.clone();
+    for (major, minor) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 1),
+        (5, 2),
+    ] {
+        all.push(rule(c, major, Some(minor)));
+    }
+    all.push(rule(c, 136, None));
+    for d in linux.devices().iter().flatten() {
+        all.push(rule(d.typ(), d.major(), Some(d.minor())));
+    }
+    let mut out = res.clone();
+    out.set_devices(Some(all));
+    out
+}
+
+/// The directories a `cgroup` mount shows: one unnamed cgroup2 on a pure
+/// v2 host; otherwise each hierarchy by its mount point's name.
+fn cgroup_view(cg: &Cgroup) -> Vec<(String, PathBuf)> {
+    let hier = cg.hierarchies();
+    if hier.mode() == Mode::V2 {
+        return cg
+            .unified_dir()
+            .map(|d| vec![(String::new(), d.to_owned())])
+            .unwrap_or_default();
+    }
+    let mut out = Vec::new();
+    for h in hier.v1() {
+        let name = h
+            .mount
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        if let (Some(name), Some(dir)) = (name, h.controllers.first().and_then(|c| cg.v1_dir(c))) {
+            out.push((name, dir.to_owned()));
+        }
+    }
+    if let Some(dir) = cg.unified_dir() {
+        out.push(("unified".into(), dir.to_owned()));
+    }
+    out
+}
+
+fn saved_state(opts: &CreateOptions, bundle: &Bundle, pid: i32, cgroup: bool) -> Saved {
+    let euid = rustix::process::geteuid().as_raw();
+    let owner = husk_sys::passwd::user_name(euid)
+        .ok()
+        .flatten()
+        .map(|n| String::from_utf8_lossy(&n).into_owned())
+        .unwrap_or_default();
+    Saved {
+        id: opts.id.clone(),
+        oci_version: bundle.spec.version().clone(),
+        pid,
+        pid_start: store::proc_stat(pid).map(|(_, t)| t).unwrap_or(0),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: store::now_rfc3339(),
+        owner,
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        cgroup: cgroup.then(|| cgroup_source(&bundle.spec, &opts.id)),
+    }
+}
+
+/// The cgroup path as given (`cgroupsPath`, or the id for `/husk/ID`),
+/// what [`open_cgroup`] parses again.
+fn cgroup_source(spec: &Spec, id: &str) -> String {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().clone())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| id.to_owned())
+}
+
+fn write_pid_file(file: &Path, pid: i32) -> Result<(), ContainerError> {
+    let tmp = file.with_extension("husk-tmp");
+    let fail = |e| ContainerError::PidFile(file.to_owned(), e);
+    std::fs::write(&tmp, pid.to_string()).map_err(fail)?;
+    std::fs::rename(&tmp, file).map_err(fail)
+}
+
+/// `start`: releases a created container's init (it opens the exec FIFO
+/// for reading, takes init's byte, removes the FIFO).
+pub fn start(store: &Store, id: &str) -> Result<(), ContainerError> {
+    let locked = store.open(id)?;
+    let saved = require(&locked, id, &[Status::Created], "cannot start it")?;
+    release(&locked.fifo(), &saved)?;
+    std::fs::remove_file(locked.fifo()).map_err(|e| ContainerError::Fifo(locked.fifo(), e))
+}
+
+/// The saved state, if the status is one of `allowed`.
+fn require(
+    locked: &Locked,
+    id: &str,
+    allowed: &[Status],
+    what: &'static str,
+) -> Result<Saved, ContainerError> {
+    let saved = locked.load()?;
+    let status = locked.status(saved.as_ref());
+    match saved {
+        Some(saved) if allowed.contains(&status) => Ok(saved),
+        _ => Err(ContainerError::WrongStatus {
+            id: id.to_owned(),
+            status,
+            what,
+        }),
+    }
+}
+
+/// Opens the FIFO without blocking and waits for init's byte, checking
+/// every 100 ms that init is still alive (it would never write otherwise).
+fn release(fifo: &Path, saved: &Saved) -> Result<(), ContainerError> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    use rustix::fs::{Mode, OFlags};
+    let fail = |e: rustix::io::Errno| ContainerError::Fifo(fifo.to_owned(), e.into());
+    let fd = rustix::fs::open(
+        fifo,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(fail)?;
+    let tick = Timespec {
+        tv_sec: 0,
+        tv_nsec: 100_000_000,
+    };
+    loop {
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match poll(&mut fds, Some(&tick)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(fail(e)),
+        }
+        let mut byte = [0u8; 1];
+        match rustix::io::read(&fd, &mut byte) {
+            Ok(1) => return Ok(()),
+            Ok(_) | Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(fail(e)),
+        }
+        if !store::alive(saved.pid, saved.pid_start) {
+            return Err(ContainerError::InitDied);
+        }
+    }
+}
+
+/// `state`: the runtime-spec state of one container.
+pub fn state(store: &Store, id: &str) -> Result<State, ContainerError> {
+    Ok(store.open(id)?.state(id)?)
+}
+
+/// `list`: the state of every container (those still being created are
+/// left out).
+pub fn list(store: &Store) -> Result<Vec<State>, ContainerError> {
+    let mut out = Vec::new();
+    for id in store.ids()? {
+        match store.open(&id).and_then(|l| l.state(&id)) {
+            Ok(s) => out.push(s),
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// `kill`: sends `signal` to init, or with `all` to every process of the
+/// container's cgroup. A stopped container cannot be signalled.
+pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), ContainerError> {
+    let locked = store.open(id)?;
+    let saved = require(
+        &locked,
+        id,
+        &[Status::Created, Status::Running],
+        "cannot signal it",
+    )?;
+    let mut pids = vec![saved.pid];
+    if all {
+        if let Some(cg) = open_cgroup(&saved)? {
+            pids.extend(
+                cg.procs()?
+                    .into_iter()
+                    .filter_map(|p| i32::try_from(p).ok()),
+            );
+        }
+    }
+    pids.dedup();
+    for pid in pids {
+        match husk_sys::signal::kill(pid, signal) {
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) && pid != saved.pid => {}
+            other => other.map_err(|e| ContainerError::Signal(pid, signal, e))?,
+        }
+    }
+    Ok(())
+}
+
+fn open_cgroup(saved: &Saved) -> Result<Option<Cgroup>, ContainerError> {
+    let Some(path) = &saved.cgroup else {
+        return Ok(None);
+    };
+    let hier = Hierarchies::detect()?;
+    match Cgroup::open(&hier, &CgroupPath::parse(path)?) {
+        Ok(cg) => Ok(Some(cg)),
+        Err(husk_cgroup::CgroupError::Missing { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `delete`: removes a stopped (or created) container: its processes,
+/// cgroup and state. A running one needs `force` (SIGKILL first).
+pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError> {
+    let locked = store.open(id)?;
+    let saved = locked.load()?;
+    let status = locked.status(saved.as_ref());
+    let allowed = match status {
+        Status::Stopped | Status::Created => true,
+        Status::Running | Status::Creating => force,
+    };
+    if !allowed {
+        return Err(ContainerError::WrongStatus {
+            id: id.to_owned(),
+            status,
+            what: "cannot delete it without --force",
+        });
+    }
+    if let Some(saved) = &saved {
+        stop(id, saved)?;
+        if let Some(cg) = open_cgroup(saved)? {
+            // Usually empty once init is gone (its pid namespace died with
+            // it); killing a v1 cgroup goes through the freezer, which costs
+            // milliseconds, so only when something is left.
+            if !cg.procs()?.is_empty() {
+                cg.kill_all()?;
+            }
+            cg.remove()?;
+        }
+    }
+    Ok(locked.remove()?)
+}
+
+/// SIGKILLs init (its pid namespace dies with it) and waits until it is gone.
+fn stop(id: &str, saved: &Saved) -> Result<(), ContainerError> {
+    if !store::alive(saved.pid, saved.pid_start) {
+        return Ok(());
+    }
+    let _ = husk_sys::signal::kill(saved.pid, libc::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store::alive(saved.pid, saved.pid_start) {
+        // Reap it if it is ours (after `run`); otherwise its parent will.
+        if let Some(pid) = rustix::process::Pid::from_raw(saved.pid) {
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
+        }
+        if Instant::now() > deadline {
+            return Err(ContainerError::Unkillable(id.to_owned()));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// How the container's process ended (for `run` in the foreground).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// It exited with this status.
+    Exited(i32),
+    /// A signal killed it.
+    Signaled(i32),
+}
+
+/// `run`: `create`, `start`, and unless `detach`, wait for the process
+/// (the runtime is its subreaper, so its parent) and `delete` it.
+pub fn run(
+    store: &Store,
+    opts: &CreateOptions,
+    detach: bool,
+) -> Result<Option<Ended>, ContainerError> {
+    // Attached: the signals to forward are blocked from the start, so one
+    // that arrives while the container is being made waits, pending, for
+    // the forwarding loop (init unblocks everything before its exec).
+    let mut waited: Vec<i32> = FORWARDED.to_vec();
+    waited.push(libc::SIGCHLD);
+    let saved = if detach {
+        None
+    } else {
+        Some(husk_sys::signal::block(&waited).map_err(ContainerError::Wait)?)
+    };
+    let outcome = create_start_wait(store, opts, detach, &waited);
+    if let Some(saved) = saved {
+        let _ = husk_sys::signal::restore(&saved);
+    }
+    outcome
+}
+
+fn create_start_wait(
+    store: &Store,
+    opts: &CreateOptions,
+    detach: bool,
+    waited: &[i32],
+) -> Result<Option<Ended>, ContainerError> {
+    let saved = create(store, opts)?;
+    if let Err(e) = start(store, &opts.id) {
+        let _ = delete(store, &opts.id, true);
+        return Err(e);
+    }
+    if detach {
+        return Ok(None);
+    }
+    let ended = wait_forwarding(saved.pid, waited);
+    delete(store, &opts.id, true)?;
+    Ok(Some(ended?))
+}
+
+/// The signals an attached `run` passes on to the container, as runc does.
+const FORWARDED: [i32; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// Waits for init (the runtime's child, or adopted as subreaper) while
+/// forwarding [`FORWARDED`] signals to it: the caller blocked them, and they
+/// are taken with `sigtimedwait`, so no handler and no thread is needed.
+fn wait_forwarding(pid: i32, waited: &[i32]) -> Result<Ended, ContainerError> {
+    let pid = rustix::process::Pid::from_raw(pid).ok_or(ContainerError::InitDied)?;
+    loop {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
+            Ok(Some((_, st))) => {
+                if let Some(sig) = st.terminating_signal() {
+                    return Ok(Ended::Signaled(sig));
+                }
+                if let Some(code) = st.exit_status() {
+                    return Ok(Ended::Exited(code));
+                }
+            }
+            Ok(None) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(ContainerError::Wait(e.into())),
+        }
+        match husk_sys::sigwait::wait_timeout(waited, Duration::from_millis(100)) {
+            Ok(Some(sig)) if sig != libc::SIGCHLD => {
+                let _ = husk_sys::signal::kill(pid.as_raw_nonzero().get(), sig);
+            }
+            Ok(_) => {}
+            Err(e) => return Err(ContainerError::Wait(e)),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The runtime's side of `create` once it forks: put the child in its
+//! cgroup, write the user namespace's maps, learn init's pid, wait for
+//! `Ready`. Every process made is killed and reaped on error by [`Procs`].
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use husk_cgroup::Cgroup;
+use husk_ns::idmap::{write, IdKind};
+use husk_sys::process::{fork, Forked};
+use rustix::process::{Pid, WaitOptions};
+
+use super::ContainerError;
+use crate::init::{self, Context};
+use crate::msg::{Channel, ToChild, ToParent};
+use crate::plan::Plan;
+
+/// The container's processes until `create` succeeds: killed (and reaped:
+/// the runtime is their child subreaper) on Drop unless disarmed.
+#[derive(Debug, Default)]
+pub(super) struct Procs {
+    pids: Vec<Pid>,
+}
+
+impl Procs {
+    fn add(&mut self, pid: i32) {
+        self.pids.extend(Pid::from_raw(pid));
+    }
+
+    /// Keeps the processes running.
+    pub(super) fn disarm(mut self) {
+        self.pids.clear();
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for pid in self.pids.iter().rev() {
+            let _ = husk_sys::signal::kill(pid.as_raw_nonzero().get(), libc::SIGKILL);
+        }
+        for pid in &self.pids {
+            let _ = rustix::process::waitpid(Some(*pid), WaitOptions::empty());
+        }
+    }
+}
+
+/// Forks the joiner and supervises it until init is ready.
+///
+/// Runs in: the runtime; host namespaces, privileged; a child subreaper, so
+/// init becomes its child when the joiner exits. Returns init's host pid
+/// and the guard over the processes.
+pub(super) fn spawn(
+    ctx: &Context,
+    cgroup: Option<&Cgroup>,
+) -> Result<(i32, Procs), ContainerError> {
+    let (ours, theirs) = Channel::pair().map_err(ContainerError::Fork)?;
+    let mut procs = Procs::default();
+    let joiner = match fork().map_err(ContainerError::Fork)? {
+        Forked::Child => {
+            drop(ours);
+            husk_sys::exec::exit_now(init::run(ctx, &theirs))
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(theirs);
+    let joiner_pid = joiner.as_raw_nonzero().get();
+    procs.add(joiner_pid);
+    if let Some(cg) = cgroup {
+        cg.join(joiner_pid.unsigned_abs())?;
+    }
+    ours.send(&ToChild::Go).map_err(ContainerError::Channel)?;
+    let init = supervise(&ours, joiner_pid, &ctx.plan, &mut procs)?;
+    if ctx.plan.second_fork {
+        reap(joiner)?;
+        procs.pids.retain(|p| *p != joiner);
+    }
+    Ok((init, procs))
+}
+
+/// Answers the container processes until init reports `Ready`.
+fn supervise(
+    chan: &Channel,
+    joiner: i32,
+    plan: &Plan,
+    procs: &mut Procs,
+) -> Result<i32, ContainerError> {
+    let mut init = None;
+    loop {
+        let msg = chan.recv::<ToParent>().map_err(|e| match e {
+            crate::msg::ChannelError::Closed => ContainerError::InitDied,
+            other => ContainerError::Channel(other),
+        })?;
+        match msg {
+            ToParent::NeedMaps => {
+                write_maps(joiner, plan)?;
+                chan.send(&ToChild::MapsWritten)
+                    .map_err(ContainerError::Channel)?;
+            }
+            ToParent::InitPid(pid) => {
+                if pid != joiner {
+                    procs.add(pid);
+                }
+                init = Some(pid);
+            }
+            ToParent::Ready => return init.ok_or(ContainerError::InitDied),
+            ToParent::Failed(e) => return Err(ContainerError::Init(e)),
+        }
+    }
+}
+
+/// Writes the maps of the joiner's new user namespace: directly when
+/// privileged, through `newuidmap`/`newgidmap` when not.
+fn write_maps(pid: i32, plan: &Plan) -> Result<(), ContainerError> {
+    let proc_dir = Path::new("/proc").join(pid.to_string());
+    let direct = rustix::process::geteuid().is_root();
+    for (kind, map) in [(IdKind::Uid, &plan.uid_map), (IdKind::Gid, &plan.gid_map)] {
+        if direct {
+            write::write_map(&proc_dir, kind, map)?;
+        } else {
+            write::run_helper(kind, pid.unsigned_abs(), map)?;
+        }
+    }
+    Ok(())
+}
+
+fn reap(pid: Pid) -> Result<(), ContainerError> {
+    loop {
+        match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(ContainerError::Wait(e.into())),
+            Ok(_) => return Ok(()),
+        }
+    }
+}
+
+/// Makes the exec FIFO (mode 0622, as runc: the container's user, whoever
+/// it is, must be able to open it for writing) and returns an `O_PATH` fd
+/// of it for init.
+pub(super) fn make_fifo(path: &Path) -> Result<OwnedFd, ContainerError> {
+    use rustix::fs::{Mode, OFlags};
+    let fail = |e: rustix::io::Errno| ContainerError::Fifo(path.to_owned(), e.into());
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        Mode::from_raw_mode(0o622),
+        0,
+    )
+    .map_err(fail)?;
+    rustix::fs::chmod(path, Mode::from_raw_mode(0o622)).map_err(fail)?;
+    rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(fail)
+}

@@ -1,0 +1,132 @@
+//! The last steps of init: the program to run, the working directory,
+//! waiting for `start`, and `execve`.
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use husk_sys::exec::Prepared;
+use oci_spec::runtime::Process;
+
+use crate::msg::{StageError, Step};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// `process.args` with `args[0]` resolved on the container's `PATH`, and
+/// `process.env`, ready to exec.
+#[derive(Debug)]
+pub(super) struct Program {
+    prepared: Prepared,
+    env: Vec<(OsString, OsString)>,
+    path: PathBuf,
+}
+
+impl Program {
+    /// Resolves `args[0]` inside the container (init has already pivoted),
+    /// so a missing program fails `create`, not `start`.
+    pub(super) fn find(process: &Process) -> Result<Program, StageError> {
+        let args = process.args().clone().unwrap_or_default();
+        let env: Vec<(OsString, OsString)> = process
+            .env()
+            .iter()
+            .flatten()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let search = env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+            .unwrap_or_else(|| DEFAULT_PATH.to_owned());
+        let path = lookup(&args[0], &search).ok_or_else(|| {
+            StageError::new(
+                Step::Executable,
+                &args[0],
+                std::io::Error::from_raw_os_error(libc::ENOENT),
+            )
+        })?;
+        let prepared =
+            Prepared::new(&path, &args).map_err(|e| StageError::new(Step::Exec, &args[0], e))?;
+        Ok(Program {
+            prepared,
+            env,
+            path,
+        })
+    }
+
+    /// Replaces the environment with `process.env` and execs; returns only
+    /// on failure.
+    pub(super) fn exec(self) -> StageError {
+        for (k, _) in std::env::vars_os() {
+            std::env::remove_var(k);
+        }
+        for (k, v) in &self.env {
+            std::env::set_var(k, v);
+        }
+        StageError::new(Step::Exec, self.path.display(), self.prepared.exec())
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `args[0]` as execvp would find it: as is when it has a `/`, else the
+/// first executable file of that name on `search`.
+fn lookup(arg0: &str, search: &str) -> Option<PathBuf> {
+    if arg0.contains('/') {
+        let p = PathBuf::from(arg0);
+        return is_executable(&p).then_some(p);
+    }
+    search
+        .split(':')
+        .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(arg0))
+        .find(|p| is_executable(p))
+}
+
+/// Changes to `process.cwd` (made if missing, as runc does) and checks the
+/// result is inside the container's root: `getcwd` fails with `ENOENT` for
+/// a directory outside it, which a leaked fd would give (CVE-2024-21626).
+pub(super) fn change_dir(process: &Process) -> Result<(), StageError> {
+    let cwd = process.cwd();
+    let fail = |e: std::io::Error| StageError::new(Step::Cwd, cwd.display(), e);
+    if !cwd.exists() {
+        std::fs::create_dir_all(cwd).map_err(fail)?;
+    }
+    std::env::set_current_dir(cwd).map_err(fail)?;
+    let now = rustix::process::getcwd(Vec::new()).map_err(|e| fail(e.into()))?;
+    if !now.as_bytes().starts_with(b"/") {
+        return Err(fail(std::io::Error::from_raw_os_error(libc::ENOENT)));
+    }
+    Ok(())
+}
+
+/// Blocks until `start` opens the exec FIFO for reading, then writes one
+/// byte for it. The FIFO is reopened through `/proc/self/fd`: its host
+/// path is out of reach after `pivot_root`.
+pub(super) fn wait_for_start(fifo: &OwnedFd) -> Result<(), StageError> {
+    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    let fail = |e: std::io::Error| StageError::new(Step::Fifo, "exec.fifo", e);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(fail)?;
+    std::io::Write::write_all(&mut f, b"0").map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_table() {
+        assert_eq!(
+            lookup("sh", "/nonexistent:/bin"),
+            Some(PathBuf::from("/bin/sh"))
+        );
+        assert_eq!(lookup("/bin/sh", ""), Some(PathBuf::from("/bin/sh")));
+        assert_eq!(lookup("no-such-program-husk", "/bin:/usr/bin"), None);
+        assert_eq!(lookup("/etc/passwd", ""), None);
+    }
+}
