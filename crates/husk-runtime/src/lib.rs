@@ -8,6 +8,7 @@
 //!   and the `state` JSON as runc prints it.
 //! - [`container`]: the lifecycle (`create`, `start`, `kill`, `delete`,
 //!   `state`), each step undone by a guard if a later one fails.
+//! - [`hooks`]: the runtime-spec hooks, run at their lifecycle points.
 //! - `init`: the process stages that become the container.
 //!
 //! ```no_run
@@ -23,6 +24,7 @@
 
 pub mod bundle;
 pub mod container;
+pub mod hooks;
 mod init;
 pub mod msg;
 pub mod plan;

@@ -8,12 +8,15 @@ use std::os::unix::net::UnixStream;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// Runtime → container process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToChild {
     /// The child is in its cgroup: go on.
     Go,
     /// The uid/gid maps of the new user namespace are written.
     MapsWritten,
+    /// `prestart` and `createRuntime` hooks ran; the state JSON for init's
+    /// own hooks (`createContainer`, `startContainer`).
+    HooksDone(String),
 }
 
 /// Container process → runtime.
@@ -23,6 +26,9 @@ pub enum ToParent {
     NeedMaps,
     /// The second fork made init; its host pid.
     InitPid(i32),
+    /// init made its mounts and waits before `pivot_root`: run the
+    /// `prestart` and `createRuntime` hooks.
+    RunHooks,
     /// init is set up and waits on the exec FIFO.
     Ready,
     /// A step failed; the process exits after sending this.
@@ -84,6 +90,8 @@ pub enum Step {
     Exec,
     /// Talking to the runtime.
     Channel,
+    /// A `createContainer` or `startContainer` hook.
+    Hook,
 }
 
 impl Step {
@@ -116,6 +124,7 @@ impl Step {
             Step::Seccomp => "cannot set up seccomp:",
             Step::Exec => "cannot exec",
             Step::Channel => "lost the runtime while waiting for",
+            Step::Hook => "hook failed:",
         }
     }
 }

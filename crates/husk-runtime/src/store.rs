@@ -80,6 +80,31 @@ pub struct Saved {
     pub annotations: HashMap<String, String>,
     /// Its cgroup path (`cgroupsPath`, or the default), if one was made.
     pub cgroup: Option<String>,
+    /// The config's `hooks` (`poststart` and `poststop` run after `create`,
+    /// when the bundle may have changed or be gone).
+    #[serde(default)]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
+}
+
+impl Saved {
+    /// The `state` JSON of this container with `status`.
+    pub fn state(&self, status: Status) -> State {
+        State {
+            oci_version: self.oci_version.clone(),
+            id: self.id.clone(),
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
+            status,
+            bundle: self.bundle.clone(),
+            rootfs: self.rootfs.clone(),
+            created: self.created.clone(),
+            owner: self.owner.clone(),
+            annotations: self.annotations.clone(),
+        }
+    }
 }
 
 /// The statuses of runtime-spec `runtime.md`.
@@ -421,6 +446,7 @@ mod tests {
             owner: "root".into(),
             annotations: HashMap::new(),
             cgroup: None,
+            hooks: None,
         };
         c.save(&saved).unwrap();
         assert_eq!(c.load().unwrap().unwrap(), saved);

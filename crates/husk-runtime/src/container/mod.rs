@@ -14,6 +14,7 @@ use husk_cgroup::{Cgroup, CgroupGuard, CgroupPath, Hierarchies, Mode};
 use oci_spec::runtime::{Linux, LinuxDeviceCgroup, LinuxDeviceType, LinuxResources, Spec};
 
 use crate::bundle::{Bundle, BundleError};
+use crate::hooks::{self, HookError, Kind};
 use crate::init::Context;
 use crate::msg::{ChannelError, StageError};
 use crate::plan::{self, PlanError};
@@ -80,6 +81,9 @@ pub enum ContainerError {
     /// Sending the signal failed.
     #[error("cannot send signal {1} to pid {0}")]
     Signal(i32, i32, #[source] std::io::Error),
+    /// A `prestart` or `createRuntime` hook failed.
+    #[error(transparent)]
+    Hook(#[from] HookError),
     /// `delete --force` could not stop the container.
     #[error("container \"{0}\" did not stop after SIGKILL")]
     Unkillable(String),
@@ -120,7 +124,8 @@ impl CreateOptions {
 /// 3. make and lock the state directory;
 /// 4. make the exec FIFO;
 /// 5. make the cgroup and apply `linux.resources`;
-/// 6. fork and supervise the container processes until init is ready;
+/// 6. fork and supervise the container processes until init is ready
+///    (running the `prestart` and `createRuntime` hooks when init asks);
 /// 7. save the state and the pid file.
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
@@ -144,9 +149,11 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     // fork shares) and hold it for the container's life: unlock across the
     // fork. The status stays `creating` (no state.json) meanwhile.
     let dir_path = locked.unlock();
-    let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref())?;
+    let has_cgroup = cgroup.is_some();
+    let runtime_hooks = |pid| runtime_hooks(&saved_state(opts, &bundle, pid, has_cgroup));
+    let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref(), &runtime_hooks)?;
     let locked = store.relock(dir_path)?;
-    let saved = saved_state(opts, &bundle, pid, cgroup.is_some());
+    let saved = saved_state(opts, &bundle, pid, has_cgroup);
     locked.save(&saved)?;
     if let Some(file) = &opts.pid_file {
         write_pid_file(file, pid)?;
@@ -155,6 +162,19 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     cgroup.map(CgroupGuard::disarm);
     dir.disarm();
     Ok(saved)
+}
+
+/// `prestart` then `createRuntime`, in the runtime (host namespaces), with
+/// the status `creating`; returns the state JSON for init's hooks.
+fn runtime_hooks(saved: &Saved) -> Result<String, ContainerError> {
+    let state = state_json(saved, Status::Creating);
+    hooks::run(saved.hooks.as_ref(), Kind::Prestart, state.as_bytes())?;
+    hooks::run(saved.hooks.as_ref(), Kind::CreateRuntime, state.as_bytes())?;
+    Ok(state)
+}
+
+fn state_json(saved: &Saved, status: Status) -> String {
+    serde_json::to_string(&saved.state(status)).unwrap_or_default()
 }
 
 /// The cgroup of a container: `linux.cgroupsPath`, or `/husk/ID`. Skipped
@@ -259,6 +279,7 @@ fn saved_state(opts: &CreateOptions, bundle: &Bundle, pid: i32, cgroup: bool) ->
         owner,
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         cgroup: cgroup.then(|| cgroup_source(&bundle.spec, &opts.id)),
+        hooks: bundle.spec.hooks().clone(),
     }
 }
 
@@ -280,12 +301,18 @@ fn write_pid_file(file: &Path, pid: i32) -> Result<(), ContainerError> {
 }
 
 /// `start`: releases a created container's init (it opens the exec FIFO
-/// for reading, takes init's byte, removes the FIFO).
+/// for reading, takes init's byte, removes the FIFO), then runs the
+/// `poststart` hooks (a failure is only a warning).
 pub fn start(store: &Store, id: &str) -> Result<(), ContainerError> {
     let locked = store.open(id)?;
     let saved = require(&locked, id, &[Status::Created], "cannot start it")?;
     release(&locked.fifo(), &saved)?;
-    std::fs::remove_file(locked.fifo()).map_err(|e| ContainerError::Fifo(locked.fifo(), e))
+    std::fs::remove_file(locked.fifo()).map_err(|e| ContainerError::Fifo(locked.fifo(), e))?;
+    // Unlocked first: a hook may ask `husk oci state` about this container.
+    drop(locked);
+    let state = state_json(&saved, Status::Running);
+    hooks::run_warn(saved.hooks.as_ref(), Kind::Poststart, state.as_bytes());
+    Ok(())
 }
 
 /// The saved state, if the status is one of `allowed`.
@@ -403,7 +430,8 @@ fn open_cgroup(saved: &Saved) -> Result<Option<Cgroup>, ContainerError> {
 }
 
 /// `delete`: removes a stopped (or created) container: its processes,
-/// cgroup and state. A running one needs `force` (SIGKILL first).
+/// cgroup and state, then runs the `poststop` hooks (a failure is only a
+/// warning). A running one needs `force` (SIGKILL first).
 pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError> {
     let locked = store.open(id)?;
     let saved = locked.load()?;
@@ -431,7 +459,13 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
             cg.remove()?;
         }
     }
-    Ok(locked.remove()?)
+    locked.remove()?;
+    // After the state is gone, as runc: the container no longer exists.
+    if let Some(saved) = &saved {
+        let state = state_json(saved, Status::Stopped);
+        hooks::run_warn(saved.hooks.as_ref(), Kind::Poststop, state.as_bytes());
+    }
+    Ok(())
 }
 
 /// SIGKILLs init (its pid namespace dies with it) and waits until it is gone.

@@ -48,10 +48,12 @@ impl Drop for Procs {
 ///
 /// Runs in: the runtime; host namespaces, privileged; a child subreaper, so
 /// init becomes its child when the joiner exits. Returns init's host pid
-/// and the guard over the processes.
+/// and the guard over the processes. `hooks` runs the runtime's hooks when
+/// init asks (given init's pid; it returns the state JSON for init's).
 pub(super) fn spawn(
     ctx: &Context,
     cgroup: Option<&Cgroup>,
+    hooks: &dyn Fn(i32) -> Result<String, ContainerError>,
 ) -> Result<(i32, Procs), ContainerError> {
     let (ours, theirs) = Channel::pair().map_err(ContainerError::Fork)?;
     let mut procs = Procs::default();
@@ -69,7 +71,7 @@ pub(super) fn spawn(
         cg.join(joiner_pid.unsigned_abs())?;
     }
     ours.send(&ToChild::Go).map_err(ContainerError::Channel)?;
-    let init = supervise(&ours, joiner_pid, &ctx.plan, &mut procs)?;
+    let init = supervise(&ours, joiner_pid, &ctx.plan, &mut procs, hooks)?;
     if ctx.plan.second_fork {
         reap(joiner)?;
         procs.pids.retain(|p| *p != joiner);
@@ -83,6 +85,7 @@ fn supervise(
     joiner: i32,
     plan: &Plan,
     procs: &mut Procs,
+    hooks: &dyn Fn(i32) -> Result<String, ContainerError>,
 ) -> Result<i32, ContainerError> {
     let mut init = None;
     loop {
@@ -101,6 +104,11 @@ fn supervise(
                     procs.add(pid);
                 }
                 init = Some(pid);
+            }
+            ToParent::RunHooks => {
+                let state = hooks(init.ok_or(ContainerError::InitDied)?)?;
+                chan.send(&ToChild::HooksDone(state))
+                    .map_err(ContainerError::Channel)?;
             }
             ToParent::Ready => return init.ok_or(ContainerError::InitDied),
             ToParent::Failed(e) => return Err(ContainerError::Init(e)),

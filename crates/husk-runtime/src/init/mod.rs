@@ -7,7 +7,8 @@
 //!    unshares the other namespaces and, when a pid namespace needs it,
 //!    forks init and exits.
 //! 2. [`init_stage`]: the container's init (pid 1 of a new pid namespace).
-//!    Sets up the root filesystem ([`rootfs`]), the host name, sysctls,
+//!    Sets up the root filesystem ([`rootfs`]) with the `createRuntime`
+//!    and `createContainer` hooks before `pivot_root`, the host name, sysctls,
 //!    the user and capabilities ([`security`]), reports `Ready`, waits on
 //!    the exec FIFO for `start`, and execs the user process.
 
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 use husk_sys::process::Forked;
 use oci_spec::runtime::Spec;
 
+use crate::hooks::{self, Kind};
 use crate::msg::{Channel, StageError, Step, ToChild, ToParent};
 use crate::plan::Plan;
 
@@ -119,6 +121,10 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     if ctx.plan.new_mount {
         rootfs::prepare(ctx)?;
     }
+    let state = create_hooks(ctx, chan)?;
+    if ctx.plan.new_mount {
+        rootfs::enter(ctx)?;
+    }
     set_names(&ctx.spec)?;
     if ctx.plan.new_mount {
         rootfs::finish(ctx)?;
@@ -136,12 +142,73 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     ));
     chan.send(&ToParent::Ready).map_err(channel_err)?;
     exec::wait_for_start(&ctx.fifo)?;
+    start_hooks(ctx, state.as_deref())?;
     if process.no_new_privileges().unwrap_or(false) {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
     unblock_all_signals()?;
     seccomp::load(&ctx.spec)?;
     Err(program.exec())
+}
+
+/// Before `pivot_root`: asks the runtime to run the `prestart` and
+/// `createRuntime` hooks, then runs `createContainer` here, in the
+/// container's namespaces. Returns the state JSON for `startContainer`;
+/// `None` (and no round trip) when the config has none of these hooks.
+fn create_hooks(ctx: &Context, chan: &Channel) -> Result<Option<String>, StageError> {
+    if !hooks::needed_before_pivot(&ctx.spec) {
+        return Ok(None);
+    }
+    chan.send(&ToParent::RunHooks).map_err(channel_err)?;
+    let state = match chan.recv::<ToChild>() {
+        Ok(ToChild::HooksDone(state)) => state,
+        _ => return Err(protocol_err("HooksDone")),
+    };
+    hooks::run(
+        ctx.spec.hooks().as_ref(),
+        Kind::CreateContainer,
+        state.as_bytes(),
+    )
+    .map_err(hook_err)?;
+    Ok(Some(state))
+}
+
+/// After `start` released init, before the exec: `startContainer`, in the
+/// container (its path is the container's), with the status `created`.
+fn start_hooks(ctx: &Context, state: Option<&str>) -> Result<(), StageError> {
+    let Some(state) = state else {
+        return Ok(());
+    };
+    let mut json: serde_json::Value =
+        serde_json::from_str(state).map_err(|_| protocol_err("state"))?;
+    json["status"] = "created".into();
+    hooks::run(
+        ctx.spec.hooks().as_ref(),
+        Kind::StartContainer,
+        json.to_string().as_bytes(),
+    )
+    .map_err(hook_err)
+}
+
+fn hook_err(e: hooks::HookError) -> StageError {
+    let errno = match &e {
+        hooks::HookError::Spawn { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+        hooks::HookError::Failed { .. } => libc::ECANCELED,
+        hooks::HookError::Timeout { .. } => libc::ETIMEDOUT,
+    };
+    StageError {
+        step: Step::Hook,
+        target: e.to_string(),
+        errno,
+    }
+}
+
+fn protocol_err(want: &str) -> StageError {
+    StageError::new(
+        Step::Channel,
+        want,
+        std::io::Error::from_raw_os_error(libc::EPROTO),
+    )
 }
 
 /// The container starts with every signal at its default action and none

@@ -34,7 +34,7 @@ fn err(step: Step, target: &Path) -> impl Fn(rustix::io::Errno) -> StageError + 
     move |e| StageError::new(step, target.display(), e)
 }
 
-/// Before `sethostname`: propagation, rootfs bind, `mounts`, `/dev`, pivot.
+/// Before the hooks: propagation, rootfs bind, `mounts`, `/dev`.
 ///
 /// Runs in: init, in the container's new mount namespace (still seeing
 /// the host's mounts), root of its user namespace.
@@ -50,6 +50,12 @@ pub(super) fn prepare(ctx: &Context) -> Result<(), StageError> {
     if !dev_is_bound(&ctx.plan.mounts) {
         make_devices(ctx)?;
     }
+    Ok(())
+}
+
+/// After the `createContainer` hooks: into the rootfs (`pivot_root`, or
+/// with `--no-pivot` a move and `chroot`).
+pub(super) fn enter(ctx: &Context) -> Result<(), StageError> {
     if ctx.no_pivot {
         move_root(&ctx.rootfs)
     } else {
