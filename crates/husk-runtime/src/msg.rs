@@ -92,6 +92,8 @@ pub enum Step {
     Channel,
     /// A `createContainer` or `startContainer` hook.
     Hook,
+    /// The pseudo-terminal of `process.terminal`.
+    Console,
 }
 
 impl Step {
@@ -125,6 +127,7 @@ impl Step {
             Step::Exec => "cannot exec",
             Step::Channel => "lost the runtime while waiting for",
             Step::Hook => "hook failed:",
+            Step::Console => "cannot set up the terminal:",
         }
     }
 }

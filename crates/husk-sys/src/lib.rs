@@ -20,6 +20,7 @@ pub mod nsfs;
 pub mod passwd;
 pub mod pidfd;
 pub mod process;
+pub mod scm;
 pub mod signal;
 pub mod sigwait;
 pub mod unshare;

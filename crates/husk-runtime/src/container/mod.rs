@@ -84,6 +84,12 @@ pub enum ContainerError {
     /// A `prestart` or `createRuntime` hook failed.
     #[error(transparent)]
     Hook(#[from] HookError),
+    /// `process.terminal` and `--console-socket` must come together.
+    #[error("{0}")]
+    Terminal(&'static str),
+    /// Connecting to `--console-socket` failed.
+    #[error("cannot connect to console socket {0}")]
+    ConsoleSocket(PathBuf, #[source] std::io::Error),
     /// `delete --force` could not stop the container.
     #[error("container \"{0}\" did not stop after SIGKILL")]
     Unkillable(String),
@@ -102,6 +108,8 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     /// `--preserve-fds`.
     pub preserve_fds: u32,
+    /// `--console-socket`: where to send the pty master (`process.terminal`).
+    pub console_socket: Option<PathBuf>,
 }
 
 impl CreateOptions {
@@ -113,6 +121,7 @@ impl CreateOptions {
             pid_file: None,
             no_pivot: false,
             preserve_fds: 0,
+            console_socket: None,
         }
     }
 }
@@ -130,6 +139,7 @@ impl CreateOptions {
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
+    let console = connect_console(opts, &bundle.spec)?;
     let locked = store.create(&opts.id)?;
     let dir = DirGuard::new(&locked.dir);
     let fifo = spawn::make_fifo(&locked.fifo())?;
@@ -142,6 +152,7 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
         preserve_fds: opts.preserve_fds,
         fifo,
         cgroup_dirs: cgroup.as_ref().map(|c| cgroup_view(c)).unwrap_or_default(),
+        console,
     };
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(|e| ContainerError::Fork(e.into()))?;
@@ -162,6 +173,31 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     cgroup.map(CgroupGuard::disarm);
     dir.disarm();
     Ok(saved)
+}
+
+/// The connected `--console-socket` for `process.terminal` (runc's rules:
+/// one needs the other).
+fn connect_console(
+    opts: &CreateOptions,
+    spec: &Spec,
+) -> Result<Option<std::os::fd::OwnedFd>, ContainerError> {
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    match (&opts.console_socket, terminal) {
+        (None, false) => Ok(None),
+        (Some(_), false) => Err(ContainerError::Terminal(
+            "--console-socket needs process.terminal: true",
+        )),
+        (None, true) => Err(ContainerError::Terminal(
+            "process.terminal needs --console-socket (the caller's terminal is not supported yet)",
+        )),
+        (Some(path), true) => std::os::unix::net::UnixStream::connect(path)
+            .map(|s| Some(s.into()))
+            .map_err(|e| ContainerError::ConsoleSocket(path.clone(), e)),
+    }
 }
 
 /// `prestart` then `createRuntime`, in the runtime (host namespaces), with

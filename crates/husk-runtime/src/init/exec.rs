@@ -102,16 +102,22 @@ pub(super) fn change_dir(process: &Process) -> Result<(), StageError> {
     Ok(())
 }
 
-/// Blocks until `start` opens the exec FIFO for reading, then writes one
-/// byte for it. The FIFO is reopened through `/proc/self/fd`: its host
-/// path is out of reach after `pivot_root`.
-pub(super) fn wait_for_start(fifo: &OwnedFd) -> Result<(), StageError> {
+/// Blocks until `start` opens the exec FIFO for reading, runs `then` (the
+/// `startContainer` hooks: `start` waits for them, so they come before
+/// `poststart` and their failure fails `start`), then writes one byte for
+/// `start`. The FIFO is reopened through `/proc/self/fd`: its host path is
+/// out of reach after `pivot_root`.
+pub(super) fn wait_for_start(
+    fifo: &OwnedFd,
+    then: impl FnOnce() -> Result<(), StageError>,
+) -> Result<(), StageError> {
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
     let fail = |e: std::io::Error| StageError::new(Step::Fifo, "exec.fifo", e);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
         .map_err(fail)?;
+    then()?;
     std::io::Write::write_all(&mut f, b"0").map_err(fail)
 }
 

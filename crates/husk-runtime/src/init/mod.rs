@@ -12,6 +12,7 @@
 //!    the user and capabilities ([`security`]), reports `Ready`, waits on
 //!    the exec FIFO for `start`, and execs the user process.
 
+mod console;
 mod exec;
 mod rootfs;
 mod seccomp;
@@ -45,6 +46,8 @@ pub(crate) struct Context {
     pub fifo: OwnedFd,
     /// cgroup hierarchies to show at a `cgroup` mount: (directory name, host dir).
     pub cgroup_dirs: Vec<(String, PathBuf)>,
+    /// `--console-socket`, connected (with `process.terminal`).
+    pub console: Option<OwnedFd>,
 }
 
 /// Runs the container's side of `create` in the runtime's fresh child;
@@ -129,6 +132,9 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     if ctx.plan.new_mount {
         rootfs::finish(ctx)?;
     }
+    if let Some(socket) = &ctx.console {
+        console::setup(socket)?;
+    }
     let process = ctx
         .spec
         .process()
@@ -141,8 +147,7 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
         process.user().umask().unwrap_or(0o022),
     ));
     chan.send(&ToParent::Ready).map_err(channel_err)?;
-    exec::wait_for_start(&ctx.fifo)?;
-    start_hooks(ctx, state.as_deref())?;
+    exec::wait_for_start(&ctx.fifo, || start_hooks(ctx, state.as_deref()))?;
     if process.no_new_privileges().unwrap_or(false) {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
@@ -173,8 +178,9 @@ fn create_hooks(ctx: &Context, chan: &Channel) -> Result<Option<String>, StageEr
     Ok(Some(state))
 }
 
-/// After `start` released init, before the exec: `startContainer`, in the
-/// container (its path is the container's), with the status `created`.
+/// Once `start` opened the FIFO, before init answers it (and so before
+/// `poststart` and the exec): `startContainer`, in the container (its path
+/// is the container's), with the status `created`.
 fn start_hooks(ctx: &Context, state: Option<&str>) -> Result<(), StageError> {
     let Some(state) = state else {
         return Ok(());

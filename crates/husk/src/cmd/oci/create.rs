@@ -38,13 +38,12 @@ pub(super) fn parse(
 ) -> anyhow::Result<Option<(CreateOptions, bool)>> {
     let mut opts = CreateOptions::new("", ".");
     let mut detach = false;
-    let mut console = false;
     let operands = options(prog, SPEC, argv, |c, arg| {
         let arg = arg.unwrap_or_default();
         match c {
             'b' => opts.bundle = PathBuf::from(arg),
             PID_FILE => opts.pid_file = Some(std::path::absolute(arg)?),
-            CONSOLE => console = true,
+            CONSOLE => opts.console_socket = Some(std::path::absolute(arg)?),
             NO_PIVOT => opts.no_pivot = true,
             PRESERVE => {
                 opts.preserve_fds = arg
@@ -60,9 +59,6 @@ pub(super) fn parse(
     let Some(operands) = operands else {
         return Ok(None);
     };
-    if console {
-        anyhow::bail!("--console-socket: terminals are not supported yet");
-    }
     opts.id = one_id(prog, &operands)?;
     Ok(Some((opts, detach)))
 }

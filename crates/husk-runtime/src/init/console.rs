@@ -1,0 +1,36 @@
+//! `process.terminal` with `--console-socket`: init opens a pseudo-terminal
+//! in the container's devpts (`/dev/ptmx` after `pivot_root`, the
+//! `newinstance` devpts of the config, as runc), makes the slave its
+//! controlling terminal and stdio, and sends the master over the socket
+//! with `SCM_RIGHTS` (the data is the slave's path, as runc sends).
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags};
+use rustix::pty::OpenptFlags;
+
+use crate::msg::{StageError, Step};
+
+/// Runs in: init, after `pivot_root`, a session leader (`setsid`) with no
+/// controlling terminal; root of its user namespace.
+pub(super) fn setup(socket: &OwnedFd) -> Result<(), StageError> {
+    let err = |what: &'static str| move |e| StageError::new(Step::Console, what, e);
+    let master =
+        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+            .map_err(err("/dev/ptmx"))?;
+    rustix::pty::grantpt(&master).map_err(err("grantpt"))?;
+    rustix::pty::unlockpt(&master).map_err(err("unlockpt"))?;
+    let name = rustix::pty::ptsname(&master, Vec::new()).map_err(err("ptsname"))?;
+    let slave = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(err("pty slave"))?;
+    rustix::process::ioctl_tiocsctty(&slave).map_err(err("TIOCSCTTY"))?;
+    rustix::stdio::dup2_stdin(&slave).map_err(err("stdin"))?;
+    rustix::stdio::dup2_stdout(&slave).map_err(err("stdout"))?;
+    rustix::stdio::dup2_stderr(&slave).map_err(err("stderr"))?;
+    husk_sys::scm::send_fd(socket.as_fd(), master.as_fd(), name.as_bytes())
+        .map_err(|e| StageError::new(Step::Console, "--console-socket", e))
+}

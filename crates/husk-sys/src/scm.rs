@@ -1,0 +1,100 @@
+//! Passing a file descriptor over a unix socket (`SCM_RIGHTS`,
+//! `unix(7)`): how `--console-socket` hands the pty master to conmon or
+//! containerd, as runc does (one fd, a short name as the data).
+//!
+//! ```
+//! use std::os::fd::AsFd;
+//! let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+//! let file = std::fs::File::open("/dev/null").unwrap();
+//! husk_sys::scm::send_fd(a.as_fd(), file.as_fd(), b"null").unwrap();
+//! let (fd, name) = husk_sys::scm::recv_fd(b.as_fd()).unwrap();
+//! assert_eq!(name, b"null");
+//! drop(fd);
+//! ```
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+const _: () = assert!(std::mem::size_of::<RawFd>() == FD_SIZE as usize);
+
+use crate::cvt;
+
+/// `sizeof(int)`: the payload of one fd.
+const FD_SIZE: u32 = 4;
+
+/// Room for one `cmsghdr` carrying one fd, aligned for it.
+#[repr(C)]
+union Control {
+    buf: [u8; 64],
+    _align: libc::cmsghdr,
+}
+
+/// Sends `fd` over the connected unix socket `sock` with `data` (which
+/// must not be empty: a message needs one byte to carry the fd).
+pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>, data: &[u8]) -> io::Result<()> {
+    if data.is_empty() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    let mut control = Control { buf: [0; 64] };
+    // SAFETY: zeroed msghdr is a valid "no fields set" value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = (&raw mut control).cast();
+    // SAFETY: CMSG_SPACE only computes a size.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(FD_SIZE) } as usize;
+    // SAFETY: msg_control points at 64 bytes, aligned for cmsghdr, and
+    // CMSG_SPACE(4) (24) fits, so the first header and its data are in bounds.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(FD_SIZE) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd.as_raw_fd());
+    }
+    // SAFETY: msg points at iov (data, alive for the call) and control,
+    // both live locals; sendmsg only reads them. MSG_NOSIGNAL: a closed
+    // peer is an EPIPE error, not a SIGPIPE.
+    let sent = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+    cvt(sent).map(drop)
+}
+
+/// Receives one fd (and up to 256 bytes of data) sent by [`send_fd`].
+pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<(OwnedFd, Vec<u8>)> {
+    let mut data = vec![0u8; 256];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut control = Control { buf: [0; 64] };
+    // SAFETY: zeroed msghdr is a valid "no fields set" value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = (&raw mut control).cast();
+    msg.msg_controllen = 64;
+    // SAFETY: msg points at data and control, live locals of the sizes
+    // given; MSG_CMSG_CLOEXEC makes the received fd close-on-exec.
+    let got = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    let got = usize::try_from(cvt(got)?).unwrap_or(0);
+    data.truncate(got);
+    // SAFETY: the kernel filled msg_control/msg_controllen; CMSG_FIRSTHDR
+    // returns null when no header fits, checked before reading.
+    let fd = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null()
+            || (*cmsg).cmsg_level != libc::SOL_SOCKET
+            || (*cmsg).cmsg_type != libc::SCM_RIGHTS
+        {
+            return Err(io::Error::from_raw_os_error(libc::EBADMSG));
+        }
+        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>())
+    };
+    // SAFETY: SCM_RIGHTS installed a new fd in this process that nothing
+    // else owns.
+    Ok((unsafe { OwnedFd::from_raw_fd(fd) }, data))
+}
