@@ -134,13 +134,13 @@ impl Step {
 
 /// A failed step in a container process: which step, on what, and errno.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{} {target}: {}", step.what(), strerror(*.errno))]
+#[error("{} {target}{}", step.what(), strerror(*.errno))]
 pub struct StageError {
     /// The step.
     pub step: Step,
     /// What it acted on (a path, a name); may be empty.
     pub target: String,
-    /// The `errno` it failed with.
+    /// The `errno` it failed with (0: none, the target says why).
     pub errno: i32,
 }
 
@@ -160,11 +160,15 @@ impl StageError {
     }
 }
 
+/// `: reason` for the message; empty for errno 0.
 fn strerror(errno: i32) -> String {
+    if errno == 0 {
+        return String::new();
+    }
     let text = std::io::Error::from_raw_os_error(errno).to_string();
     match text.rfind(" (os error ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
+        Some(at) => format!(": {}", &text[..at]),
+        None => format!(": {text}"),
     }
 }
 

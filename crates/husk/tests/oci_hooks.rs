@@ -179,7 +179,11 @@ fn failing_create_container_hook_fails_create_and_leaves_nothing() {
     let b = bundle_with_hook("createContainer", "exit 4", None);
     let c = b.container("hookfail-cc");
     let err = one_line_error(&c.create());
-    assert!(err.contains("createContainer hook /bin/busybox"), "{err}");
+    assert!(
+        err.trim_end()
+            .ends_with("createContainer hook /bin/busybox: exit status: 4"),
+        "{err}"
+    );
     c.assert_gone();
 }
 
@@ -289,9 +293,11 @@ fn console_socket_gets_the_pty_master() {
     let mut b = Bundle::new(&[
         "sh",
         "-c",
-        "echo ready; read x; echo got-$x; busybox tty; [ -t 0 ] && echo stdin-tty",
+        "echo ready; read x; echo got-$x; busybox tty; echo size $(busybox stty size); \
+         [ -t 0 ] && echo stdin-tty",
     ]);
     b.config["process"]["terminal"] = json!(true);
+    b.config["process"]["consoleSize"] = json!({"height": 30, "width": 100});
     b.save();
     let sock = b.path().join("console.sock");
     let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
@@ -332,6 +338,7 @@ fn console_socket_gets_the_pty_master() {
     std::io::Write::write_all(&mut pty, b"abc\n").unwrap();
     let text = wait_text("stdin-tty");
     assert!(text.contains("got-abc"), "{text}");
+    assert!(text.contains("size 30 100"), "{text}");
     assert!(text.contains(std::str::from_utf8(&name).unwrap()), "{text}");
     c.reap(i32::try_from(pid).unwrap());
     let out = c.cmd("delete", &[]);

@@ -1,11 +1,12 @@
 //! `process.terminal` with `--console-socket`: init opens a pseudo-terminal
 //! in the container's devpts (`/dev/ptmx` after `pivot_root`, the
 //! `newinstance` devpts of the config, as runc), makes the slave its
-//! controlling terminal and stdio, and sends the master over the socket
+//! controlling terminal and stdio (sized by `process.consoleSize`), and sends the master over the socket
 //! with `SCM_RIGHTS` (the data is the slave's path, as runc sends).
 
 use std::os::fd::{AsFd, OwnedFd};
 
+use oci_spec::runtime::Box;
 use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
 
@@ -13,7 +14,7 @@ use crate::msg::{StageError, Step};
 
 /// Runs in: init, after `pivot_root`, a session leader (`setsid`) with no
 /// controlling terminal; root of its user namespace.
-pub(super) fn setup(socket: &OwnedFd) -> Result<(), StageError> {
+pub(super) fn setup(socket: &OwnedFd, size: Option<&Box>) -> Result<(), StageError> {
     let err = |what: &'static str| move |e| StageError::new(Step::Console, what, e);
     let master =
         rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
@@ -27,6 +28,16 @@ pub(super) fn setup(socket: &OwnedFd) -> Result<(), StageError> {
         Mode::empty(),
     )
     .map_err(err("pty slave"))?;
+    if let Some(size) = size {
+        let clamp = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
+        let winsize = rustix::termios::Winsize {
+            ws_row: clamp(size.height()),
+            ws_col: clamp(size.width()),
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        rustix::termios::tcsetwinsize(&master, winsize).map_err(err("consoleSize"))?;
+    }
     rustix::process::ioctl_tiocsctty(&slave).map_err(err("TIOCSCTTY"))?;
     rustix::stdio::dup2_stdin(&slave).map_err(err("stdin"))?;
     rustix::stdio::dup2_stdout(&slave).map_err(err("stdout"))?;

@@ -132,14 +132,14 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     if ctx.plan.new_mount {
         rootfs::finish(ctx)?;
     }
-    if let Some(socket) = &ctx.console {
-        console::setup(socket)?;
-    }
     let process = ctx
         .spec
         .process()
         .as_ref()
         .expect("bundle::check requires process");
+    if let Some(socket) = &ctx.console {
+        console::setup(socket, process.console_size().as_ref())?;
+    }
     let program = exec::Program::find(process)?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
@@ -199,8 +199,7 @@ fn start_hooks(ctx: &Context, state: Option<&str>) -> Result<(), StageError> {
 fn hook_err(e: hooks::HookError) -> StageError {
     let errno = match &e {
         hooks::HookError::Spawn { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
-        hooks::HookError::Failed { .. } => libc::ECANCELED,
-        hooks::HookError::Timeout { .. } => libc::ETIMEDOUT,
+        hooks::HookError::Failed { .. } | hooks::HookError::Timeout { .. } => 0,
     };
     StageError {
         step: Step::Hook,
