@@ -117,7 +117,12 @@ fn delete_of_created_and_force_delete_of_running() {
     );
     c.assert_gone();
     let d = b.container("force");
-    assert!(d.run(&["--detach"]).status.success());
+    let out = d.run(&["--detach"]);
+    assert!(
+        out.status.success(),
+        "run -d: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(d.status(), "running");
     let out = d.cmd("delete", &["--force"]);
     assert!(

@@ -195,7 +195,8 @@ fn failing_start_container_hook_fails_start() {
     let out = c.create();
     assert!(out.status.success(), "create: {}", common::stderr(&out));
     let pid = c.state()["pid"].as_i64().unwrap();
-    one_line_error(&c.cmd("start", &[]));
+    let err = one_line_error(&c.cmd("start", &[]));
+    assert!(err.contains("startContainer hook failed"), "{err}");
     c.reap(i32::try_from(pid).unwrap());
     assert_eq!(c.status(), "stopped");
     let out = c.cmd("delete", &[]);

@@ -65,6 +65,10 @@ pub enum ContainerError {
     /// The container process exited before it was ready (or before `start`).
     #[error("container init exited before it was ready")]
     InitDied,
+    /// init exited while `start` waited for it (a `startContainer` hook
+    /// failed, or it was killed).
+    #[error("container init exited before the user process started (a startContainer hook failed, or it was killed)")]
+    InitDiedAtStart,
     /// `--pid-file` could not be written.
     #[error("cannot write pid file {0}")]
     PidFile(PathBuf, #[source] std::io::Error),
@@ -399,7 +403,7 @@ fn release(fifo: &Path, saved: &Saved) -> Result<(), ContainerError> {
             Err(e) => return Err(fail(e)),
         }
         if !store::alive(saved.pid, saved.pid_start) {
-            return Err(ContainerError::InitDied);
+            return Err(ContainerError::InitDiedAtStart);
         }
     }
 }
