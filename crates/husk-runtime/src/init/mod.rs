@@ -12,6 +12,7 @@
 //!    the exec FIFO for `start`, and execs the user process.
 
 mod exec;
+mod join;
 mod rootfs;
 mod seccomp;
 mod security;
@@ -22,6 +23,8 @@ use std::path::PathBuf;
 
 use husk_sys::process::Forked;
 use oci_spec::runtime::Spec;
+
+pub(crate) use join::{run_exec, ExecContext};
 
 use crate::msg::{Channel, StageError, Step, ToChild, ToParent};
 use crate::plan::Plan;
