@@ -27,7 +27,7 @@ pub struct ExecOptions {
     pub env: Vec<String>,
     /// `--cwd`.
     pub cwd: Option<PathBuf>,
-    /// `--user UID[:GID]`.
+    /// `--user UID[:GID]` (without GID the config's gid is kept, as runc).
     pub user: Option<(u32, Option<u32>)>,
     /// `--additional-gids`.
     pub additional_gids: Vec<u32>,
@@ -165,7 +165,9 @@ fn build_process(base: Option<&Process>, opts: &ExecOptions) -> Result<Process, 
     }
     if let Some((uid, gid)) = opts.user {
         p["user"]["uid"] = json!(uid);
-        p["user"]["gid"] = json!(gid.unwrap_or(0));
+        if let Some(gid) = gid {
+            p["user"]["gid"] = json!(gid);
+        }
     }
     if !opts.additional_gids.is_empty() {
         p["user"]["additionalGids"] = json!(opts.additional_gids);
@@ -173,8 +175,16 @@ fn build_process(base: Option<&Process>, opts: &ExecOptions) -> Result<Process, 
     if opts.no_new_privs {
         p["noNewPrivileges"] = json!(true);
     }
+    // runc: not inheritable (CVE-2022-29162), so ambient only when the
+    // config already has inheritable ones.
+    let ambient = p["capabilities"]["inheritable"].is_array();
+    let sets: &[&str] = if ambient {
+        &["bounding", "effective", "permitted", "ambient"]
+    } else {
+        &["bounding", "effective", "permitted"]
+    };
     for cap in &opts.caps {
-        for set in ["bounding", "effective", "permitted", "ambient"] {
+        for &set in sets {
             let list = &mut p["capabilities"][set];
             if !list.is_array() {
                 *list = json!([]);

@@ -252,13 +252,19 @@ pub(super) fn events(g: &Globals, prog: &Prog, argv: Vec<OsString>) -> Outcome {
         return Ok(Exit::OK);
     };
     let id = one_id(prog, &ops)?;
+    let stopped = || container::state(&g.store, &id).is_ok_and(|s| s.status == Status::Stopped);
     loop {
-        println!("{}", container::events_stats(&g.store, &id)?);
+        match container::events_stats(&g.store, &id) {
+            Ok(event) => println!("{event}"),
+            // It stopped between two events: the stream ends there.
+            Err(_) if !once && stopped() => return Ok(Exit::OK),
+            Err(e) => return Err(e.into()),
+        }
         if once {
             return Ok(Exit::OK);
         }
         std::thread::sleep(interval);
-        if container::state(&g.store, &id)?.status == Status::Stopped {
+        if stopped() {
             return Ok(Exit::OK);
         }
     }
