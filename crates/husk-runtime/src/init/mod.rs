@@ -10,6 +10,8 @@
 //!    Sets up the root filesystem ([`rootfs`]), the host name, sysctls,
 //!    the user and capabilities ([`security`]), reports `Ready`, waits on
 //!    the exec FIFO for `start`, and execs the user process.
+//!
+//! `exec` has its own two stages in [`join`], made of the same steps.
 
 mod exec;
 mod join;
