@@ -50,6 +50,7 @@ fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageErro
         .map_err(fail(Step::Dumpable))?;
     expect(chan, ToChild::Go)?;
     security::set_rlimits(&ctx.spec)?;
+    security::set_oom_score_adj(&ctx.spec)?;
     let target = format!("/proc/{}", ctx.init_pid);
     // Checked now: the container's /proc does not show this process.
     let single = husk_sys::process::SingleThreaded::check().map_err(fail_io(Step::Fork))?;
