@@ -389,6 +389,8 @@ fn events_stats(c: &Ctr) -> Value {
     let out = c.cmd("events", &["--stats"]);
     let t = text(&out);
     assert_eq!(t.lines().count(), 1, "{t}");
+    // runc's field order.
+    assert!(t.starts_with(r#"{"type":"stats","id":"#), "{t}");
     serde_json::from_str(&t).unwrap()
 }
 
@@ -474,4 +476,46 @@ fn exec_matches_crun() {
     );
     assert!(ours.contains("rc=7\nrc=143\n"), "{ours}");
     assert_eq!(ours, theirs, "husk:\n{ours}\ncrun:\n{theirs}");
+}
+
+#[test]
+fn exec_in_a_user_namespace() {
+    setup!();
+    let mut b = sleeper();
+    let linux = &mut b.config["linux"];
+    linux["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    let map = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    linux["uidMappings"] = map.clone();
+    linux["gidMappings"] = map;
+    b.save();
+    // The container's root is host uid 200000: it must reach the bundle
+    // and own its rootfs (as in oci_probe.rs).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rootfs = b.path().join("rootfs");
+    for d in ["proc", "sys", "dev", "tmp"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    let st = std::process::Command::new("chown")
+        .args(["-hR", "200000:200000"])
+        .arg(&rootfs)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let c = running(&b, "exec-userns");
+    let out = text(&exec(
+        &b,
+        &c,
+        &["-u", "1000:1000"],
+        &["sh", "-c", "id -u; id -g; cat /proc/self/uid_map; hostname"],
+    ));
+    let words: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["1000", "1000", "0", "200000", "65536", "huskbox"],
+        "{out}"
+    );
 }

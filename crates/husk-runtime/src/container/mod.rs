@@ -10,7 +10,7 @@ mod ops;
 mod spawn;
 
 pub use exec::{exec, ExecOptions};
-pub use ops::{events_stats, pause, pids, resume, update};
+pub use ops::{events_stats, pause, pids, resume, update, Event};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -49,10 +49,22 @@ pub fn update(store: &Store, id: &str, resources: &LinuxResources) -> Result<(),
     Ok(cg.apply(resources)?)
 }
 
+/// One event of `events`, fields in runc's order.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Event {
+    /// `stats`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The container.
+    pub id: String,
+    /// The statistics, with runc's field names.
+    pub data: Value,
+}
+
 /// `events --stats`: one runc stats event,
 /// `{"type":"stats","id":ID,"data":{"cpu":..,"memory":..,"pids":..}}`, with
 /// runc's field names for what husk-cgroup reads.
-pub fn events_stats(store: &Store, id: &str) -> Result<Value, ContainerError> {
+pub fn events_stats(store: &Store, id: &str) -> Result<Event, ContainerError> {
     let cg = cgroup_of(store, id, LIVE, "cannot read its stats")?;
     let s = cg.stats()?;
     let mut data = serde_json::Map::new();
@@ -78,5 +90,9 @@ pub fn events_stats(store: &Store, id: &str) -> Result<Value, ContainerError> {
             json!({"current": p.current, "limit": p.limit.unwrap_or(0)}),
         );
     }
-    Ok(json!({"type": "stats", "id": id, "data": data}))
+    Ok(Event {
+        kind: "stats",
+        id: id.to_owned(),
+        data: Value::Object(data),
+    })
 }

@@ -255,7 +255,7 @@ pub(super) fn events(g: &Globals, prog: &Prog, argv: Vec<OsString>) -> Outcome {
     let stopped = || container::state(&g.store, &id).is_ok_and(|s| s.status == Status::Stopped);
     loop {
         match container::events_stats(&g.store, &id) {
-            Ok(event) => println!("{event}"),
+            Ok(event) => println!("{}", serde_json::to_string(&event)?),
             // It stopped between two events: the stream ends there.
             Err(_) if !once && stopped() => return Ok(Exit::OK),
             Err(e) => return Err(e.into()),
