@@ -197,3 +197,78 @@ fn build_process(base: Option<&Process>, opts: &ExecOptions) -> Result<Process, 
     serde_json::from_value(p)
         .map_err(|e| ContainerError::ExecProcess("--cap".into(), e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Process {
+        serde_json::from_value(json!({
+            "args": ["sleep", "1"], "cwd": "/", "env": ["PATH=/bin", "A=1"],
+            "user": {"uid": 0, "gid": 5}, "noNewPrivileges": true,
+            "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"],
+                             "permitted": ["CAP_KILL"]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn flags_apply_as_runc() {
+        let opts = ExecOptions {
+            args: vec!["sh".into()],
+            env: vec!["B=2".into()],
+            cwd: Some("/tmp".into()),
+            user: Some((1000, None)),
+            caps: vec!["CAP_SYS_ADMIN".into()],
+            ..ExecOptions::default()
+        };
+        let p = build_process(Some(&base()), &opts).unwrap();
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["args"], json!(["sh"]));
+        assert_eq!(v["env"], json!(["PATH=/bin", "A=1", "B=2"]));
+        assert_eq!(v["cwd"], "/tmp");
+        assert_eq!(
+            (v["user"]["uid"].clone(), v["user"]["gid"].clone()),
+            (json!(1000), json!(5))
+        );
+        assert_eq!(v["noNewPrivileges"], true);
+        let mut eff: Vec<String> =
+            serde_json::from_value(v["capabilities"]["effective"].clone()).unwrap();
+        eff.sort();
+        assert_eq!(eff, ["CAP_KILL", "CAP_SYS_ADMIN"]);
+        // No inheritable set in the config: no ambient either.
+        assert!(v["capabilities"]["ambient"].is_null(), "{v}");
+    }
+
+    #[test]
+    fn user_with_gid_and_no_base() {
+        let opts = ExecOptions {
+            args: vec!["true".into()],
+            user: Some((7, Some(8))),
+            ..ExecOptions::default()
+        };
+        let v = serde_json::to_value(build_process(None, &opts).unwrap()).unwrap();
+        assert_eq!(
+            (v["user"]["uid"].clone(), v["user"]["gid"].clone()),
+            (json!(7), json!(8))
+        );
+        assert_eq!(v["cwd"], "/");
+    }
+
+    #[test]
+    fn process_file_errors_name_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.json");
+        std::fs::write(
+            &file,
+            r#"{"args":["x"],"cwd":"/","user":{"uid":"x","gid":0}}"#,
+        )
+        .unwrap();
+        let opts = ExecOptions {
+            process: Some(file),
+            ..ExecOptions::default()
+        };
+        let err = build_process(None, &opts).unwrap_err().to_string();
+        assert!(err.contains("user.uid"), "{err}");
+    }
+}

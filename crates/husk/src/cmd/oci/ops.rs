@@ -269,3 +269,22 @@ pub(super) fn events(g: &Globals, prog: &Prog, argv: Vec<OsString>) -> Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_as_runc() {
+        assert_eq!(bytes("512").unwrap(), 512);
+        assert_eq!(bytes("4k").unwrap(), 4096);
+        assert_eq!(bytes("100M").unwrap(), 100 << 20);
+        assert_eq!(bytes("1g").unwrap(), 1 << 30);
+        assert_eq!(bytes("-1").unwrap(), -1);
+        assert!(bytes("lots").is_err());
+        assert_eq!(duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(duration("100ms").unwrap(), Duration::from_millis(100));
+        assert_eq!(duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(duration("5").is_err() && duration("5x").is_err());
+    }
+}
