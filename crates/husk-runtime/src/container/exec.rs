@@ -121,23 +121,31 @@ fn spawn_and_wait(
     wait_forwarding(pid, waited).map(Some)
 }
 
-/// Takes the process's pid, then waits for the channel to close (its
-/// `execve`) or for a step's error.
+/// Takes the process's pid and waits for the channel to close (its
+/// `execve`, or both processes gone). A step's error is returned only then:
+/// the process may report it before the joiner sends its pid, and that pid
+/// must reach the guard so the process is reaped (an unreaped process of
+/// the pid namespace keeps its init from exiting).
 fn supervise(chan: &Channel, procs: &mut Procs) -> Result<i32, ContainerError> {
     let mut pid = None;
+    let mut failed = None;
     loop {
         match chan.recv::<ToParent>() {
             Ok(ToParent::InitPid(p)) => {
                 procs.add(p);
                 pid = Some(p);
             }
-            Ok(ToParent::Failed(e)) => return Err(ContainerError::Exec(e)),
+            Ok(ToParent::Failed(e)) => failed = Some(e),
             Ok(ToParent::NeedMaps | ToParent::Ready) => {
                 return Err(ContainerError::Channel(ChannelError::Closed))
             }
-            Err(ChannelError::Closed) => return pid.ok_or(ContainerError::InitDied),
+            Err(ChannelError::Closed) => break,
             Err(e) => return Err(ContainerError::Channel(e)),
         }
+    }
+    match failed {
+        Some(e) => Err(ContainerError::Exec(e)),
+        None => pid.ok_or(ContainerError::InitDied),
     }
 }
 
