@@ -7,7 +7,8 @@
 //! - [`store`]: the state directory under `--root` (atomic writes, flock)
 //!   and the `state` JSON as runc prints it.
 //! - [`container`]: the lifecycle (`create`, `start`, `kill`, `delete`,
-//!   `state`), each step undone by a guard if a later one fails.
+//!   `state`), each step undone by a guard if a later one fails; `exec`;
+//!   `ps`, `pause`/`resume`, `update`, `events` on the container's cgroup.
 //! - [`hooks`]: the runtime-spec hooks, run at their lifecycle points.
 //! - `init`: the process stages that become the container.
 //!

@@ -57,6 +57,20 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
+/// Whether the container's cgroup is frozen (`pause`).
+fn frozen(saved: &Saved) -> bool {
+    let Some(path) = &saved.cgroup else {
+        return false;
+    };
+    let (Ok(hier), Ok(path)) = (
+        husk_cgroup::Hierarchies::detect(),
+        husk_cgroup::CgroupPath::parse(path),
+    ) else {
+        return false;
+    };
+    husk_cgroup::Cgroup::open(&hier, &path).is_ok_and(|cg| cg.is_frozen().unwrap_or(false))
+}
+
 /// What the runtime remembers of a container between commands.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Saved {
@@ -117,6 +131,8 @@ pub enum Status {
     Created,
     /// The user process runs.
     Running,
+    /// Running, but frozen by `pause` (its cgroup's freezer).
+    Paused,
     /// The process has exited.
     Stopped,
 }
@@ -127,6 +143,7 @@ impl std::fmt::Display for Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         })
     }
@@ -302,6 +319,8 @@ impl Locked {
         }
         if self.fifo().exists() {
             Status::Created
+        } else if frozen(saved) {
+            Status::Paused
         } else {
             Status::Running
         }

@@ -5,7 +5,12 @@
 //! failed `create` leaves nothing: the state directory, the cgroup and the
 //! processes are each held by a guard that undoes them on Drop.
 
+mod exec;
+mod ops;
 mod spawn;
+
+pub use exec::{exec, ExecOptions};
+pub use ops::{events_stats, pause, pids, resume, update, Event};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -62,6 +67,12 @@ pub enum ContainerError {
     /// A step in the container process failed.
     #[error("container init: {0}")]
     Init(StageError),
+    /// A step of an exec'd process failed.
+    #[error("exec: {0}")]
+    Exec(StageError),
+    /// The process to exec is not valid.
+    #[error("exec: invalid process {0}: {1}")]
+    ExecProcess(PathBuf, String),
     /// The container process exited before it was ready (or before `start`).
     #[error("container init exited before it was ready")]
     InitDied,
@@ -94,6 +105,12 @@ pub enum ContainerError {
     /// Connecting to `--console-socket` failed.
     #[error("cannot connect to console socket {0}")]
     ConsoleSocket(PathBuf, #[source] std::io::Error),
+    /// Reading the cgroup's statistics failed.
+    #[error(transparent)]
+    Stats(#[from] husk_cgroup::StatsError),
+    /// The container has no cgroup to act on.
+    #[error("container \"{0}\" has no cgroup")]
+    NoCgroup(String),
     /// `delete --force` could not stop the container.
     #[error("container \"{0}\" did not stop after SIGKILL")]
     Unkillable(String),
@@ -434,7 +451,7 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), Conta
     let saved = require(
         &locked,
         id,
-        &[Status::Created, Status::Running],
+        &[Status::Created, Status::Running, Status::Paused],
         "cannot signal it",
     )?;
     let mut pids = vec![saved.pid];
@@ -478,7 +495,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
     let status = locked.status(saved.as_ref());
     let allowed = match status {
         Status::Stopped | Status::Created => true,
-        Status::Running | Status::Creating => force,
+        Status::Running | Status::Paused | Status::Creating => force,
     };
     if !allowed {
         return Err(ContainerError::WrongStatus {
@@ -488,6 +505,12 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
         });
     }
     if let Some(saved) = &saved {
+        if status == Status::Paused {
+            // A frozen process cannot act on SIGKILL: thaw it first.
+            if let Some(cg) = open_cgroup(saved)? {
+                cg.thaw()?;
+            }
+        }
         stop(id, saved)?;
         if let Some(cg) = open_cgroup(saved)? {
             // Usually empty once init is gone (its pid namespace died with

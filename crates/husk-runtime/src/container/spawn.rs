@@ -23,8 +23,13 @@ pub(super) struct Procs {
 }
 
 impl Procs {
-    fn add(&mut self, pid: i32) {
+    pub(super) fn add(&mut self, pid: i32) {
         self.pids.extend(Pid::from_raw(pid));
+    }
+
+    /// Stops guarding `pid` (it was reaped).
+    pub(super) fn forget(&mut self, pid: Pid) {
+        self.pids.retain(|p| *p != pid);
     }
 
     /// Keeps the processes running.
@@ -131,7 +136,7 @@ fn write_maps(pid: i32, plan: &Plan) -> Result<(), ContainerError> {
     Ok(())
 }
 
-fn reap(pid: Pid) -> Result<(), ContainerError> {
+pub(super) fn reap(pid: Pid) -> Result<(), ContainerError> {
     loop {
         match rustix::process::waitpid(Some(pid), WaitOptions::empty()) {
             Err(rustix::io::Errno::INTR) => continue,

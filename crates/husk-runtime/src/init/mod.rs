@@ -11,9 +11,12 @@
 //!    and `createContainer` hooks before `pivot_root`, the host name, sysctls,
 //!    the user and capabilities ([`security`]), reports `Ready`, waits on
 //!    the exec FIFO for `start`, and execs the user process.
+//!
+//! `exec` has its own two stages in [`join`], made of the same steps.
 
 mod console;
 mod exec;
+mod join;
 mod rootfs;
 mod seccomp;
 mod security;
@@ -24,6 +27,8 @@ use std::path::PathBuf;
 
 use husk_sys::process::Forked;
 use oci_spec::runtime::Spec;
+
+pub(crate) use join::{run_exec, ExecContext};
 
 use crate::hooks::{self, Kind};
 use crate::msg::{Channel, StageError, Step, ToChild, ToParent};

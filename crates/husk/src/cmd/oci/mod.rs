@@ -9,8 +9,10 @@
 
 mod create;
 mod delete;
+mod exec;
 mod kill;
 mod list;
+mod ops;
 mod run;
 mod simple;
 
@@ -58,6 +60,12 @@ Commands:
   run       create and start a container (waits for it unless --detach)
   state     print the state of a container as JSON
   list      list containers (--format table|json, -q)
+  exec      run a process in a container (exits with its status)
+  ps        list the processes of a container (--format table|json)
+  pause     freeze every process of a container
+  resume    thaw a paused container
+  update    change a container's cgroup limits (--resources FILE|-, --memory...)
+  events    print a container's stats as JSON (--stats once, else every --interval)
   kill      send a signal to a container (--all: every process)
   delete    delete a container (--force: even a running one)
   spec      write a default config.json (--rootless)
@@ -136,7 +144,13 @@ fn dispatch(g: &Globals, prog: &Prog, name: &str, argv: Vec<OsString>) -> Outcom
         "list" => list::run(g, prog, argv),
         "kill" => kill::run(g, prog, argv),
         "delete" => delete::run(g, prog, argv),
-        "exec" | "ps" | "pause" | "resume" | "update" | "events" | "checkpoint" | "restore" => {
+        "exec" => exec::run(g, prog, argv),
+        "ps" => ops::ps(g, prog, argv),
+        "pause" => ops::pause(g, prog, argv),
+        "resume" => ops::resume(g, prog, argv),
+        "update" => ops::update(g, prog, argv),
+        "events" => ops::events(g, prog, argv),
+        "checkpoint" | "restore" => {
             anyhow::bail!("not implemented yet in husk")
         }
         other => Err(cli::usage_error(

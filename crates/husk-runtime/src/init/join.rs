@@ -1,0 +1,122 @@
+//! `exec`: a new process in a running container.
+//!
+//! Two stages, reusing init's steps (rlimits, user and capabilities,
+//! working directory, seccomp, program lookup) so that an exec'd process
+//! is confined exactly as the container's init is:
+//! 1. [`exec_joiner_stage`]: the runtime's child. Joins the container's
+//!    namespaces with `husk_ns::enter` (one `setns(pidfd)`, user namespace
+//!    in the right order) and its root, then forks so the process is *in*
+//!    the pid namespace, sends its pid and exits.
+//! 2. [`exec_process_stage`]: the process itself, inside every namespace.
+
+use std::convert::Infallible;
+
+use husk_ns::enter::{Request, Source};
+use husk_sys::process::Forked;
+use oci_spec::runtime::Spec;
+
+use super::{channel_err, exec, expect, fail, mark_fds_cloexec, seccomp, security};
+use crate::msg::{Channel, StageError, Step, ToChild, ToParent};
+
+/// What an exec'd process needs: the container's config with `process`
+/// replaced by the one to run, and the container's init pid.
+#[derive(Debug)]
+pub(crate) struct ExecContext {
+    /// The container's config, its `process` the one to exec.
+    pub spec: Spec,
+    /// Host pid of the container's init (whose namespaces are joined).
+    pub init_pid: u32,
+}
+
+/// Runs the container's side of `exec` in the runtime's fresh child;
+/// returns the status to exit with (the exec'd process never returns).
+pub(crate) fn run_exec(ctx: &ExecContext, chan: &Channel) -> i32 {
+    match exec_joiner_stage(ctx, chan) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = chan.send(&ToParent::Failed(e));
+            1
+        }
+    }
+}
+
+/// The exec joiner.
+///
+/// Runs in: a fork of the runtime, host namespaces, privileged; non-dumpable
+/// from its first step (CVE-2019-5736). Waits for `Go` (the runtime has
+/// then put it in the container's cgroup); sends the process's host pid.
+fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageError> {
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(fail(Step::Dumpable))?;
+    expect(chan, ToChild::Go)?;
+    security::set_rlimits(&ctx.spec)?;
+    security::set_oom_score_adj(&ctx.spec)?;
+    let target = format!("/proc/{}", ctx.init_pid);
+    // Checked now: the container's /proc does not show this process.
+    let single = husk_sys::process::SingleThreaded::check().map_err(fail_io(Step::Fork))?;
+    Request::new()
+        .target(ctx.init_pid)
+        .all()
+        .root(Source::Target)
+        .resolve()
+        .and_then(|plan| plan.enter())
+        .map_err(|e| StageError::new(Step::JoinNamespace, &target, errno_of(&e)))?;
+    match husk_sys::process::fork_single_threaded(single)
+        .map_err(|e| StageError::new(Step::Fork, "exec", e))?
+    {
+        Forked::Child => match exec_process_stage(ctx, chan) {
+            Ok(never) => match never {},
+            Err(e) => {
+                let _ = chan.send(&ToParent::Failed(e));
+                husk_sys::exec::exit_now(1)
+            }
+        },
+        Forked::Parent(pid) => {
+            chan.send(&ToParent::InitPid(pid.as_raw_nonzero().get()))
+                .map_err(channel_err)?;
+            Ok(0)
+        }
+    }
+}
+
+/// The exec'd process.
+///
+/// Runs in: every namespace of the container and its root; privileged
+/// until [`security::switch_user`]; non-dumpable until its `execve`. Every
+/// fd but 0-2 is close-on-exec (CVE-2024-21626) and the working directory
+/// is checked to be inside the root. Sends nothing on success: the channel
+/// closes at `execve`.
+fn exec_process_stage(ctx: &ExecContext, _chan: &Channel) -> Result<Infallible, StageError> {
+    mark_fds_cloexec(0)?;
+    let process = ctx.spec.process().as_ref().expect("exec builds a process");
+    let program = exec::Program::find(process)?;
+    security::switch_user(process)?;
+    exec::change_dir(process)?;
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(
+        process.user().umask().unwrap_or(0o022),
+    ));
+    if process.no_new_privileges().unwrap_or(false) {
+        rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
+    }
+    super::unblock_all_signals()?;
+    seccomp::load(&ctx.spec)?;
+    Err(program.exec())
+}
+
+fn fail_io(step: Step) -> impl Fn(std::io::Error) -> StageError {
+    move |e| StageError::new(step, "", e)
+}
+
+/// The errno at the bottom of an error chain (EIO when there is none).
+fn errno_of(e: &(dyn std::error::Error + 'static)) -> std::io::Error {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(n) = io.raw_os_error() {
+                return std::io::Error::from_raw_os_error(n);
+            }
+        }
+        cur = err.source();
+    }
+    std::io::Error::from_raw_os_error(libc::EIO)
+}
