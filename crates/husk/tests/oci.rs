@@ -5,26 +5,8 @@
 mod common;
 mod oci_support;
 
-use oci_support::{adopt_orphans, one_line_error, Bundle};
+use oci_support::{one_line_error, Bundle};
 use serde_json::json;
-
-fn busybox_or_skip() -> bool {
-    if !std::path::Path::new(oci_support::BUSYBOX).exists() {
-        common::skip("needs busybox-static (scripts/setup)");
-        return false;
-    }
-    true
-}
-
-macro_rules! setup {
-    () => {
-        require_root!();
-        if !busybox_or_skip() {
-            return;
-        }
-        adopt_orphans();
-    };
-}
 
 #[test]
 fn lifecycle_create_start_kill_delete() {

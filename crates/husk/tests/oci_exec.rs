@@ -7,26 +7,8 @@ mod oci_support;
 
 use std::process::Output;
 
-use oci_support::{adopt_orphans, detached_output, one_line_error, Bundle, Ctr};
+use oci_support::{detached_output, one_line_error, Bundle, Ctr};
 use serde_json::{json, Value};
-
-fn busybox_or_skip() -> bool {
-    if !std::path::Path::new(oci_support::BUSYBOX).exists() {
-        common::skip("needs busybox-static (scripts/setup)");
-        return false;
-    }
-    true
-}
-
-macro_rules! setup {
-    () => {
-        require_root!();
-        if !busybox_or_skip() {
-            return;
-        }
-        adopt_orphans();
-    };
-}
 
 /// A bundle running `sleep 1000` with host name `huskbox`.
 fn sleeper() -> Bundle {

@@ -6,23 +6,11 @@
 mod common;
 mod oci_support;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use oci_support::{adopt_orphans, one_line_error, Bundle, BUSYBOX};
+use oci_support::{one_line_error, Bundle};
 use serde_json::{json, Value};
-
-macro_rules! setup {
-    () => {
-        require_root!();
-        if !Path::new(BUSYBOX).exists() {
-            common::skip("needs busybox-static (scripts/setup)");
-            return;
-        }
-        adopt_orphans();
-    };
-}
 
 /// The kinds in runtime-spec's order (`prestart` runs with `createRuntime`,
 /// first).

@@ -13,7 +13,7 @@ mod oci_support;
 
 use std::process::Command;
 
-use oci_support::{adopt_orphans, Bundle};
+use oci_support::Bundle;
 use serde_json::json;
 
 const PROBE: &str = r#"
@@ -217,12 +217,7 @@ fn comparable(p: &str) -> Vec<String> {
 }
 
 fn run_case(userns: bool, tag: &str) {
-    require_root!();
-    if !std::path::Path::new(oci_support::BUSYBOX).exists() {
-        common::skip("needs busybox-static");
-        return;
-    }
-    adopt_orphans();
+    setup!();
     let b = probe_bundle(userns);
     let ours = husk_probe(&b, tag);
     check_against_config(&ours, userns);

@@ -219,6 +219,21 @@ pub fn detached_output(cmd: &mut Command) -> Output {
     }
 }
 
+/// Returns from the calling test (after reporting) unless running as root
+/// with busybox-static installed; then makes the test a child subreaper
+/// ([`adopt_orphans`]).
+#[macro_export]
+macro_rules! setup {
+    () => {
+        require_root!();
+        if !std::path::Path::new($crate::oci_support::BUSYBOX).exists() {
+            $crate::common::skip("needs busybox-static (scripts/setup)");
+            return;
+        }
+        $crate::oci_support::adopt_orphans();
+    };
+}
+
 /// Makes the test process a child subreaper: a container's init, orphaned
 /// when `husk oci create` exits, becomes its child and can be reaped (the
 /// pid 1 of a test machine may not reap).
