@@ -12,10 +12,9 @@
 use std::convert::Infallible;
 
 use husk_ns::enter::{Request, Source};
-use husk_sys::process::Forked;
 use oci_spec::runtime::Spec;
 
-use super::{channel_err, exec, expect, fail, mark_fds_cloexec, seccomp, security};
+use super::{exec, expect, fail, mark_fds_cloexec, seccomp, security};
 use crate::msg::{Channel, StageError, Step, ToChild, ToParent};
 
 /// What an exec'd process needs: the container's config with `process`
@@ -61,22 +60,9 @@ fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageErro
         .resolve()
         .and_then(|plan| plan.enter())
         .map_err(|e| StageError::new(Step::JoinNamespace, &target, errno_of(&e)))?;
-    match husk_sys::process::fork_single_threaded(single)
-        .map_err(|e| StageError::new(Step::Fork, "exec", e))?
-    {
-        Forked::Child => match exec_process_stage(ctx, chan) {
-            Ok(never) => match never {},
-            Err(e) => {
-                let _ = chan.send(&ToParent::Failed(e));
-                husk_sys::exec::exit_now(1)
-            }
-        },
-        Forked::Parent(pid) => {
-            chan.send(&ToParent::InitPid(pid.as_raw_nonzero().get()))
-                .map_err(channel_err)?;
-            Ok(0)
-        }
-    }
+    let forked = husk_sys::process::fork_single_threaded(single)
+        .map_err(|e| StageError::new(Step::Fork, "exec", e))?;
+    super::split(forked, chan, || exec_process_stage(ctx, chan))
 }
 
 /// The exec'd process.

@@ -101,8 +101,20 @@ fn joiner_stage(ctx: &Context, chan: &Channel) -> Result<i32, StageError> {
         chan.send(&ToParent::InitPid(pid)).map_err(channel_err)?;
         match init_stage(ctx, chan)? {}
     }
-    match husk_sys::process::fork().map_err(|e| StageError::new(Step::Fork, "init", e))? {
-        Forked::Child => match init_stage(ctx, chan) {
+    let forked = husk_sys::process::fork().map_err(|e| StageError::new(Step::Fork, "init", e))?;
+    split(forked, chan, || init_stage(ctx, chan))
+}
+
+/// After a fork: the child runs `child`, sends its error as `Failed` and
+/// exits 1 when it fails (it never returns); the parent sends the child's
+/// pid as `InitPid` and returns the status to exit with (0).
+fn split(
+    forked: Forked,
+    chan: &Channel,
+    child: impl FnOnce() -> Result<Infallible, StageError>,
+) -> Result<i32, StageError> {
+    match forked {
+        Forked::Child => match child() {
             Ok(never) => match never {},
             Err(e) => {
                 let _ = chan.send(&ToParent::Failed(e));
