@@ -460,11 +460,11 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), Conta
             pids.extend(
                 cg.procs()?
                     .into_iter()
-                    .filter_map(|p| i32::try_from(p).ok()),
+                    .filter_map(|p| i32::try_from(p).ok())
+                    .filter(|&p| p != saved.pid),
             );
         }
     }
-    pids.dedup();
     for pid in pids {
         match husk_sys::signal::kill(pid, signal) {
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) && pid != saved.pid => {}
