@@ -505,14 +505,19 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
         });
     }
     if let Some(saved) = &saved {
+        let mut cgroup = None;
         if status == Status::Paused {
             // A frozen process cannot act on SIGKILL: thaw it first.
-            if let Some(cg) = open_cgroup(saved)? {
+            cgroup = open_cgroup(saved)?;
+            if let Some(cg) = &cgroup {
                 cg.thaw()?;
             }
         }
         stop(id, saved)?;
-        if let Some(cg) = open_cgroup(saved)? {
+        if cgroup.is_none() {
+            cgroup = open_cgroup(saved)?;
+        }
+        if let Some(cg) = cgroup {
             // Usually empty once init is gone (its pid namespace died with
             // it); killing a v1 cgroup goes through the freezer, which costs
             // milliseconds, so only when something is left.
