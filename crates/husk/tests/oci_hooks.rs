@@ -195,7 +195,14 @@ fn failing_start_container_hook_fails_start() {
 #[test]
 fn hook_timeout_kills_it_and_fails_create() {
     setup!();
-    let b = bundle_with_hook("createRuntime", "exec busybox sleep 30", Some(1));
+    // The hook's pid, not `pgrep -f`: another run of this suite on the
+    // machine has hooks with the same command line.
+    let pid_file = tempfile::NamedTempFile::new().unwrap();
+    let script = format!(
+        "echo $$ > {}; exec busybox sleep 30",
+        pid_file.path().display()
+    );
+    let b = bundle_with_hook("createRuntime", &script, Some(1));
     let c = b.container("hooktimeout");
     let started = Instant::now();
     let err = one_line_error(&c.create());
@@ -206,11 +213,15 @@ fn hook_timeout_kills_it_and_fails_create() {
     );
     assert!(err.contains("timed out after 1s"), "{err}");
     c.assert_gone();
+    let pid: u32 = std::fs::read_to_string(pid_file.path())
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("the hook wrote its pid");
+    // Gone, or a zombie (empty command line) left to this subreaper.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     assert!(
-        !Command::new("pgrep")
-            .args(["-f", "busybox sleep 30"])
-            .status()
-            .is_ok_and(|s| s.success()),
+        !String::from_utf8_lossy(&cmdline).contains("sleep"),
         "the hook was not killed"
     );
 }
