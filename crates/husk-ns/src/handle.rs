@@ -285,11 +285,6 @@ impl Namespace {
             source,
         })
     }
-
-    /// Gives up the handle, returning the fd.
-    pub fn into_fd(self) -> OwnedFd {
-        self.fd
-    }
 }
 
 impl AsFd for Namespace {

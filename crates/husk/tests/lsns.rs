@@ -70,22 +70,32 @@ fn assert_same(cases: &[&str], env: &[(&str, &str)], mode: Mode) {
     );
 }
 
-fn require_reference() -> bool {
-    for tool in [REF_LSNS, SYS_UNSHARE] {
-        if !Path::new(tool).exists() {
-            common::skip(&format!("needs {tool}"));
-            return false;
+/// The environment every scenario but the ASCII one runs in.
+const UTF8: &[(&str, &str)] = &[("LANG", "C.UTF-8")];
+
+/// Returns from the test (a skip) unless it runs as root and util-linux's
+/// `lsns` and `unshare` are there to compare with.
+macro_rules! require_reference {
+    () => {
+        require_root!();
+        for tool in [REF_LSNS, SYS_UNSHARE] {
+            if !Path::new(tool).exists() {
+                common::skip(&format!("needs {tool}"));
+                return;
+            }
         }
-    }
-    true
+    };
+}
+
+/// One scenario with the holder-only namespaces, `$USERNS` recorded.
+fn holder_scenario(cases: &[&str]) -> Scenario {
+    let vars = "printf 'USERNS=%s\\n' $USERNS >> \"$T/vars\"";
+    Scenario::run(&[HOLDERS, FIXTURES, vars], cases, UTF8, Mode::File)
 }
 
 #[test]
 fn default_and_formats_match_util_linux() {
-    require_root!();
-    if !require_reference() {
-        return;
-    }
+    require_reference!();
     assert_same(
         &[
             "",
@@ -102,17 +112,14 @@ fn default_and_formats_match_util_linux() {
             "--output-all -r",
             "--output-all -n -u",
         ],
-        &[("LANG", "C.UTF-8")],
+        UTF8,
         Mode::File,
     );
 }
 
 #[test]
 fn types_tasks_and_columns_match_util_linux() {
-    require_root!();
-    if !require_reference() {
-        return;
-    }
+    require_reference!();
     assert_same(
         &[
             "-t net",
@@ -137,17 +144,14 @@ fn types_tasks_and_columns_match_util_linux() {
             "-o +NS --output-all",
             "--task=1 -o UID,USER",
         ],
-        &[("LANG", "C.UTF-8")],
+        UTF8,
         Mode::File,
     );
 }
 
 #[test]
 fn trees_match_util_linux() {
-    require_root!();
-    if !require_reference() {
-        return;
-    }
+    require_reference!();
     assert_same(
         &[
             "-T",
@@ -166,17 +170,14 @@ fn trees_match_util_linux() {
             "--tree=owner -p $WPID",
             "-Tprocess -J -t ipc",
         ],
-        &[("LANG", "C.UTF-8")],
+        UTF8,
         Mode::File,
     );
 }
 
 #[test]
 fn ascii_locale_matches_util_linux() {
-    require_root!();
-    if !require_reference() {
-        return;
-    }
+    require_reference!();
     assert_same(
         &["", "-Towner", "-r", "-p $WPID", "-t ipc"],
         &[("LANG", "C"), ("LC_ALL", "C")],
@@ -186,10 +187,7 @@ fn ascii_locale_matches_util_linux() {
 
 #[test]
 fn namespace_argument_matches_util_linux() {
-    require_root!();
-    if !require_reference() {
-        return;
-    }
+    require_reference!();
     assert_same(
         &[
             "$NETNS",
@@ -200,18 +198,15 @@ fn namespace_argument_matches_util_linux() {
             "0",
             "-o NS,PID $NETNS",
         ],
-        &[("LANG", "C.UTF-8")],
+        UTF8,
         Mode::File,
     );
 }
 
 #[test]
 fn terminal_output_matches_util_linux() {
-    require_root!();
+    require_reference!();
     require_tool!("script");
-    if !require_reference() {
-        return;
-    }
     for cols in [24, 40, 72, 200] {
         assert_same(
             &[
@@ -223,7 +218,7 @@ fn terminal_output_matches_util_linux() {
                 "-Tparent -o NS,COMMAND,TYPE",
                 "-p $WPID",
             ],
-            &[("LANG", "C.UTF-8")],
+            UTF8,
             Mode::Tty(cols),
         );
     }
@@ -231,11 +226,8 @@ fn terminal_output_matches_util_linux() {
 
 #[test]
 fn unprivileged_user_matches_util_linux() {
-    require_root!();
+    require_reference!();
     require_tool!("setpriv");
-    if !require_reference() {
-        return;
-    }
     // nobody sees only its own processes' namespaces; relations and
     // netnsids of the others are out of reach.
     assert_same(
@@ -248,17 +240,14 @@ fn unprivileged_user_matches_util_linux() {
             "-t net -o +PNS,ONS",
             "-p 1",
         ],
-        &[("LANG", "C.UTF-8")],
+        UTF8,
         Mode::Nobody,
     );
 }
 
 #[test]
 fn bad_input_matches_util_linux() {
-    require_root!();
-    if !require_reference() {
-        return;
-    }
+    require_reference!();
     assert_same(
         &[
             "-t foo",
@@ -288,7 +277,7 @@ fn bad_input_matches_util_linux() {
             "-Tx",
             "99999999999999999999999",
         ],
-        &[("LANG", "C.UTF-8")],
+        UTF8,
         Mode::File,
     );
 }
@@ -389,22 +378,13 @@ const HOLDER_FORMATS: &[(&str, &str, &str, &[&str])] = &[
 
 #[test]
 fn holder_only_namespaces_are_added_to_util_linux_output() {
-    require_root!();
+    require_reference!();
     require_tool!("setpriv");
-    if !require_reference() {
-        return;
-    }
     let mut cases: Vec<&str> = Vec::new();
     for (j, t, r, _) in HOLDER_FORMATS {
         cases.extend([*j, *t, *r]);
     }
-    let vars = "printf 'USERNS=%s\\n' $USERNS >> \"$T/vars\"";
-    let sc = Scenario::run(
-        &[HOLDERS, FIXTURES, vars],
-        &cases,
-        &[("LANG", "C.UTF-8")],
-        Mode::File,
-    );
+    let sc = holder_scenario(&cases);
     let extras = holder_extras(&sc);
     for (f, (j, t, r, kinds)) in HOLDER_FORMATS.iter().enumerate() {
         let listed: Vec<&Extra> = extras.iter().filter(|e| kinds.contains(&e.kind)).collect();
@@ -445,11 +425,8 @@ fn holder_only_namespaces_are_added_to_util_linux_output() {
 
 #[test]
 fn persistent_lists_only_holder_only_namespaces() {
-    require_root!();
+    require_reference!();
     require_tool!("setpriv");
-    if !require_reference() {
-        return;
-    }
     let cases = [
         "-P -J",
         "-P",
@@ -460,13 +437,7 @@ fn persistent_lists_only_holder_only_namespaces() {
         "-P -p 1",
         "-p 1 --persistent",
     ];
-    let vars = "printf 'USERNS=%s\\n' $USERNS >> \"$T/vars\"";
-    let sc = Scenario::run(
-        &[HOLDERS, FIXTURES, vars],
-        &cases,
-        &[("LANG", "C.UTF-8")],
-        Mode::File,
-    );
+    let sc = holder_scenario(&cases);
     let extras = holder_extras(&sc);
     let all: Vec<&Extra> = extras.iter().collect();
     let cols = ["NS", "TYPE", "NPROCS", "PID", "USER", "COMMAND"];

@@ -28,9 +28,6 @@
 //! println!("child ended: {finished:?}");
 //! # Ok::<(), husk_ns::unshare::UnshareError>(())
 //! ```
-//!
-//! [`unshare_kinds`] is the bare system call for callers (such as a container
-//! runtime) that orchestrate the rest themselves.
 
 use std::ffi::OsString;
 use std::io;
@@ -338,15 +335,6 @@ fn split_map(ranges: &IdMap, single: Option<u32>, own: u32) -> (Option<IdRange>,
         (false, None) => (None, Some(ranges.clone())),
         (false, Some(inner)) => (None, Some(ranges.with_single(own, inner))),
     }
-}
-
-/// `unshare(2)` for a set of kinds: the calling process moves into new
-/// namespaces (pid and time: its next child does).
-///
-/// A user namespace needs a single-threaded caller.
-pub fn unshare_kinds(kinds: &[NsKind]) -> io::Result<()> {
-    let flags = kinds.iter().fold(0, |f, k| f | k.clone_flag());
-    husk_sys::unshare::unshare_namespaces(flags)
 }
 
 #[cfg(test)]

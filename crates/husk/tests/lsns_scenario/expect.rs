@@ -171,34 +171,20 @@ pub fn json_plus(want: &serde_json::Value, extras: &[&Extra], cols: &[&str]) -> 
 pub fn holder_extras(sc: &Scenario) -> Vec<Extra> {
     let userns = sc.var("USERNS");
     let dir = sc.dir.path().display().to_string();
+    // The three network namespaces: root's, in the scenario's user namespace.
+    let net = |var: &str, nsfs: Option<String>| Extra {
+        ino: sc.var(var),
+        kind: "net",
+        uid: 0,
+        user: "root",
+        parent: 0,
+        owner: userns,
+        nsfs,
+    };
     let mut extras = vec![
-        Extra {
-            ino: sc.var("HOLDNS"),
-            kind: "net",
-            uid: 0,
-            user: "root",
-            parent: 0,
-            owner: userns,
-            nsfs: Some(format!("{dir}/husk-hold")),
-        },
-        Extra {
-            ino: sc.var("FDNS"),
-            kind: "net",
-            uid: 0,
-            user: "root",
-            parent: 0,
-            owner: userns,
-            nsfs: None,
-        },
-        Extra {
-            ino: sc.var("SOCKNS"),
-            kind: "net",
-            uid: 0,
-            user: "root",
-            parent: 0,
-            owner: userns,
-            nsfs: None,
-        },
+        net("HOLDNS", Some(format!("{dir}/husk-hold"))),
+        net("FDNS", None),
+        net("SOCKNS", None),
         Extra {
             ino: sc.var("HOLDUSER"),
             kind: "user",
