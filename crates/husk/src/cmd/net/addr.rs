@@ -2,7 +2,7 @@
 
 use husk_net::addr::parse_cidr;
 
-use super::{show, unknown, value, Ctx, Opts};
+use super::{is_add, show, unknown, value, Ctx, Opts};
 use crate::cli::{self, Exit, Outcome, Prog};
 
 pub const USAGE: &str = "\
@@ -28,16 +28,7 @@ pub fn run(prog: &Prog, opts: &Opts, words: &[String], ctx: &mut Ctx) -> Outcome
     if matches!(verb, "show" | "list" | "ls" | "sh" | "s" | "l") {
         return show::links(opts, dev, true, ctx);
     }
-    let add = match verb {
-        "add" | "a" => true,
-        "del" | "delete" | "d" => false,
-        other => {
-            return Err(cli::usage_error(
-                prog,
-                format!("unknown command \"{other}\""),
-            ))
-        }
-    };
+    let add = is_add(prog, verb)?;
     let cidr = cidr.ok_or_else(|| cli::usage_error(prog, "no address specified"))?;
     let net = parse_cidr(cidr)?;
     let dev = dev.ok_or_else(|| cli::usage_error(prog, "no device specified (dev DEV)"))?;
