@@ -28,24 +28,7 @@ TEARDOWN
 teardown() { bash "$tmp/teardown.sh"; }
 trap 'teardown; rm -rf "$tmp"' EXIT
 
-{
-  echo "set -e"
-  echo "ip link add name $BR type bridge"
-  echo "ip addr add $NET.254/24 dev $BR"
-  echo "ip link set $BR up"
-  for i in $(seq 1 "$N"); do
-    ns=husk-bench-$i
-    echo "ip netns add $ns"
-    echo "ip link add hkbv$i type veth peer name hkbc$i"
-    echo "ip link set hkbc$i netns $ns"
-    echo "ip link set hkbv$i master $BR"
-    echo "ip link set hkbv$i up"
-    echo "ip netns exec $ns ip addr add $NET.$i/24 dev hkbc$i"
-    echo "ip netns exec $ns ip link set hkbc$i up"
-    echo "ip netns exec $ns ip link set lo up"
-    echo "ip netns exec $ns ip route add default via $NET.254"
-  done
-} >"$tmp/ip.sh"
+bridge_recipe_ip "$BR" "$NET" "$N" >"$tmp/ip.sh"
 
 # The same steps as husk lines; `link add ... peer ... netns` creates the
 # peer in place and `link set` takes several changes, as `ip` also could.

@@ -273,6 +273,16 @@ mod tests {
         }
     }
 
+    /// The rules among the document's `add` commands, in order.
+    fn added_rules(doc: &serde_json::Value) -> Vec<&serde_json::Value> {
+        doc["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["add"].get("rule"))
+            .collect()
+    }
+
     fn json(nets: &[NetworkState]) -> serde_json::Value {
         serde_json::to_value(ruleset(nets)).unwrap()
     }
@@ -289,12 +299,7 @@ mod tests {
     fn masquerade_and_publish_rules_in_libnftables_json() {
         let doc = json(&[net("a", false, true)]);
         let text = doc.to_string();
-        let rules: Vec<_> = doc["nftables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|c| c["add"].get("rule"))
-            .collect();
+        let rules = added_rules(&doc);
         // masquerade, hairpin, dnat in prerouting and output.
         assert_eq!(rules.len(), 4, "{text}");
         assert!(rules.iter().all(|r| r["comment"] == "husk network a"));
@@ -314,12 +319,7 @@ mod tests {
     #[test]
     fn an_internal_network_has_no_masquerade() {
         let doc = json(&[net("i", true, false), net("o", false, false)]);
-        let rules: Vec<_> = doc["nftables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|c| c["add"].get("rule"))
-            .collect();
+        let rules = added_rules(&doc);
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0]["comment"], "husk network o");
     }

@@ -337,6 +337,13 @@ fn bad_input_gives_one_line_and_makes_nothing() {
         &["addr", "-n", n, "add", "10.0.0.1/24", "dev", "hknodev"],
         "husk addr: cannot find device \"hknodev\"",
     );
+    // Every spelling of show takes a bare device, as `ip addr ls DEV` does.
+    for verb in ["show", "ls", "list"] {
+        fails_with(
+            &["addr", "-n", n, verb, "hknodev"],
+            "husk addr: cannot find device \"hknodev\"",
+        );
+    }
     fails_with(
         &["link", "-n", n, "set", "hknodev", "up"],
         "husk link: cannot find device \"hknodev\"",

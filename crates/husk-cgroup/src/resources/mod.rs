@@ -9,6 +9,8 @@
 //! A resource whose controller is nowhere is an error, never skipped.
 
 mod ebpf;
+#[cfg(test)]
+mod fixture;
 mod v1;
 mod v2;
 

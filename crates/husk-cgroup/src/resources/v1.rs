@@ -226,16 +226,28 @@ pub(crate) fn blkio(dir: &Path, b: &LinuxBlockIo) -> Result {
 /// hugetlb: `hugetlb.<size>.limit_in_bytes` (and the reservation limit
 /// `.rsvd.limit_in_bytes` where the kernel has it, as runc does).
 pub(crate) fn hugetlb(dir: &Path, pages: &[LinuxHugepageLimit]) -> Result {
+    hugetlb_files(dir, pages, "limit_in_bytes", |l| l.to_string())
+}
+
+/// Writes `value(limit)` to `hugetlb.<size>.<file>` for each page size, and to
+/// `hugetlb.<size>.rsvd.<file>` where the kernel has it (v1 and v2 differ
+/// only in `file` and the value's spelling).
+pub(crate) fn hugetlb_files(
+    dir: &Path,
+    pages: &[LinuxHugepageLimit],
+    file: &str,
+    value: impl Fn(i64) -> String,
+) -> Result {
     for p in pages {
         let size = page_size(p.page_size())?;
-        let value = p.limit().to_string();
+        let value = value(p.limit());
         set(
             dir,
-            &format!("hugetlb.{size}.limit_in_bytes"),
+            &format!("hugetlb.{size}.{file}"),
             &value,
             "hugepageLimits",
         )?;
-        let rsvd = format!("hugetlb.{size}.rsvd.limit_in_bytes");
+        let rsvd = format!("hugetlb.{size}.rsvd.{file}");
         if dir.join(&rsvd).exists() {
             set(dir, &rsvd, &value, "hugepageLimits")?;
         }

@@ -8,7 +8,7 @@ use oci_spec::runtime::{
     LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxThrottleDevice,
 };
 
-use super::v1::page_size;
+use super::v1::hugetlb_files;
 use super::{set, ResourceError, Result};
 
 /// `-1` (OCI "unlimited") as v2's `max`.
@@ -199,21 +199,7 @@ pub(crate) fn io(dir: &Path, b: &LinuxBlockIo) -> Result {
 
 /// hugetlb: `hugetlb.<size>.max` (and `.rsvd.max` where present).
 pub(crate) fn hugetlb(dir: &Path, pages: &[LinuxHugepageLimit]) -> Result {
-    for p in pages {
-        let size = page_size(p.page_size())?;
-        let value = limit(p.limit());
-        set(
-            dir,
-            &format!("hugetlb.{size}.max"),
-            &value,
-            "hugepageLimits",
-        )?;
-        let rsvd = format!("hugetlb.{size}.rsvd.max");
-        if dir.join(&rsvd).exists() {
-            set(dir, &rsvd, &value, "hugepageLimits")?;
-        }
-    }
-    Ok(())
+    hugetlb_files(dir, pages, "max", limit)
 }
 
 #[cfg(test)]

@@ -1,26 +1,7 @@
 //! v2 controller files and conversions on a fake cgroup directory.
 
-use std::path::Path;
-
-use oci_spec::runtime::LinuxResources;
-
 use super::*;
-
-fn res(json: &str) -> LinuxResources {
-    serde_json::from_str(json).expect("valid linux.resources")
-}
-
-fn fake(files: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for name in files {
-        std::fs::write(dir.path().join(name), "").unwrap();
-    }
-    dir
-}
-
-fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name)).unwrap()
-}
+use crate::resources::fixture::{fake, read, res};
 
 #[test]
 fn memory_files_and_swap_conversion() {

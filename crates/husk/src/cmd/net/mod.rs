@@ -152,3 +152,16 @@ fn value<'a>(
 fn unknown(prog: &Prog, word: &str) -> anyhow::Error {
     cli::usage_error(prog, format!("unknown argument \"{word}\""))
 }
+
+/// `add` (true) or `del` (false) with their abbreviations, as `ip addr` and
+/// `ip route` take them; any other verb is a usage error.
+fn is_add(prog: &Prog, verb: &str) -> anyhow::Result<bool> {
+    match verb {
+        "add" | "a" => Ok(true),
+        "del" | "delete" | "d" => Ok(false),
+        other => Err(cli::usage_error(
+            prog,
+            format!("unknown command \"{other}\""),
+        )),
+    }
+}

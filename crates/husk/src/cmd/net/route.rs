@@ -4,7 +4,7 @@ use husk_net::addr::parse_cidr;
 use husk_net::route::RouteSpec;
 use ipnet::IpNet;
 
-use super::{show, unknown, value, Ctx, Opts};
+use super::{is_add, show, unknown, value, Ctx, Opts};
 use crate::cli::{self, Exit, Outcome, Prog};
 
 pub const USAGE: &str = "\
@@ -21,16 +21,7 @@ pub fn run(prog: &Prog, opts: &Opts, words: &[String], ctx: &mut Ctx) -> Outcome
         }
         return show::routes(opts, ctx);
     }
-    let add = match verb {
-        "add" | "a" => true,
-        "del" | "delete" | "d" => false,
-        other => {
-            return Err(cli::usage_error(
-                prog,
-                format!("unknown command \"{other}\""),
-            ))
-        }
-    };
+    let add = is_add(prog, verb)?;
     let mut words = args.iter();
     let mut spec = RouteSpec {
         dst: None,
