@@ -56,6 +56,9 @@ pub struct MountStep {
     pub propagation: u64,
     /// Filesystem data (`mode=755,size=65536k`).
     pub data: String,
+    /// `tmpcopyup` (runc's extension, podman's `--read-only` tmpfs mounts):
+    /// the new tmpfs starts with a copy of what the directory held.
+    pub copy_up: bool,
 }
 
 impl MountStep {
@@ -254,8 +257,11 @@ pub fn mount_step(m: &oci_spec::runtime::Mount) -> Result<MountStep, PlanError> 
     let mut flags = 0;
     let mut propagation = 0;
     let mut data = Vec::new();
+    let mut copy_up = false;
     for opt in m.options().iter().flatten() {
-        if let Some((set, bit)) = mount_option(opt) {
+        if opt == "tmpcopyup" {
+            copy_up = true;
+        } else if let Some((set, bit)) = mount_option(opt) {
             if set {
                 flags |= bit;
             } else {
@@ -282,6 +288,7 @@ pub fn mount_step(m: &oci_spec::runtime::Mount) -> Result<MountStep, PlanError> 
         flags,
         propagation,
         data: data.join(","),
+        copy_up,
     })
 }
 
@@ -415,10 +422,17 @@ mod tests {
                 0,
                 "",
             ),
+            (
+                r#"{"destination":"/run","type":"tmpfs","options":["rw","rprivate","nodev","tmpcopyup"]}"#,
+                MS_NODEV,
+                MS_PRIVATE | MS_REC,
+                "",
+            ),
         ];
         for (json, flags, prop, data) in cases {
             let m: oci_spec::runtime::Mount = serde_json::from_str(json).unwrap();
             let step = mount_step(&m).unwrap();
+            assert_eq!(step.copy_up, json.contains("tmpcopyup"), "{json}");
             assert_eq!(
                 (step.flags, step.propagation, step.data.as_str()),
                 (*flags, *prop, *data),

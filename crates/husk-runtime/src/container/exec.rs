@@ -39,6 +39,11 @@ pub struct ExecOptions {
     pub detach: bool,
     /// `--pid-file` (with `--detach`, or attached too).
     pub pid_file: Option<PathBuf>,
+    /// `--tty`: `terminal` for a process built from the flags (with
+    /// `--process` the file's `terminal` decides, as runc).
+    pub tty: bool,
+    /// `--console-socket`: where the pty master goes (needs a terminal).
+    pub console_socket: Option<PathBuf>,
 }
 
 /// `exec`: a new process in the container `opts.id`; returns how it ended
@@ -47,7 +52,7 @@ pub struct ExecOptions {
 /// 1. lock; the status must be `created` or `running`; unlock (the
 ///    process would inherit the lock);
 /// 2. the process: `--process FILE`, else the bundle's `process` with
-///    the flags applied;
+///    the flags applied; with `terminal`, connect to `--console-socket`;
 /// 3. block the signals to forward (attached), become a child subreaper;
 /// 4. fork the exec joiner, put it in the container's cgroup, send `Go`;
 /// 5. learn the process's pid; a step that fails arrives as its error; the
@@ -65,10 +70,12 @@ pub fn exec(store: &Store, opts: &ExecOptions) -> Result<Option<Ended>, Containe
     let bundle = Bundle::load(&saved.bundle)?;
     let mut spec = bundle.spec;
     let process = build_process(spec.process().as_ref(), opts)?;
+    let console = super::connect_console(opts.console_socket.as_deref(), Some(&process))?;
     spec.set_process(Some(process));
     let ctx = ExecContext {
         spec,
         init_pid: saved.pid.unsigned_abs(),
+        console,
     };
     let cgroup = open_cgroup(&saved)?;
     let mut waited: Vec<i32> = super::FORWARDED.to_vec();
@@ -164,7 +171,7 @@ fn build_process(base: Option<&Process>, opts: &ExecOptions) -> Result<Process, 
         p = json!({"cwd": "/", "user": {"uid": 0, "gid": 0}});
     }
     p["args"] = json!(opts.args);
-    p["terminal"] = json!(false);
+    p["terminal"] = json!(opts.tty);
     let mut env = p["env"].as_array().cloned().unwrap_or_default();
     env.extend(opts.env.iter().map(|e| json!(e)));
     p["env"] = Value::Array(env);

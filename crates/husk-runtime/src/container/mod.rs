@@ -160,7 +160,7 @@ impl CreateOptions {
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
-    let console = connect_console(opts, &bundle.spec)?;
+    let console = connect_console(opts.console_socket.as_deref(), bundle.spec.process().as_ref())?;
     let locked = store.create(&opts.id)?;
     let dir = DirGuard::new(&locked.dir);
     let fifo = spawn::make_fifo(&locked.fifo())?;
@@ -197,17 +197,13 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
 }
 
 /// The connected `--console-socket` for `process.terminal` (runc's rules:
-/// one needs the other).
+/// one needs the other); `create` and `exec` share it.
 fn connect_console(
-    opts: &CreateOptions,
-    spec: &Spec,
+    socket: Option<&Path>,
+    process: Option<&oci_spec::runtime::Process>,
 ) -> Result<Option<std::os::fd::OwnedFd>, ContainerError> {
-    let terminal = spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
-    match (&opts.console_socket, terminal) {
+    let terminal = process.and_then(|p| p.terminal()).unwrap_or(false);
+    match (socket, terminal) {
         (None, false) => Ok(None),
         (Some(_), false) => Err(ContainerError::Terminal(
             "--console-socket needs process.terminal: true",
@@ -217,7 +213,7 @@ fn connect_console(
         )),
         (Some(path), true) => std::os::unix::net::UnixStream::connect(path)
             .map(|s| Some(s.into()))
-            .map_err(|e| ContainerError::ConsoleSocket(path.clone(), e)),
+            .map_err(|e| ContainerError::ConsoleSocket(path.to_owned(), e)),
     }
 }
 

@@ -14,8 +14,8 @@ use std::convert::Infallible;
 use husk_ns::enter::{Request, Source};
 use oci_spec::runtime::Spec;
 
-use super::{exec, expect, fail, mark_fds_cloexec, seccomp, security};
-use crate::msg::{Channel, StageError, Step, ToChild, ToParent};
+use super::{console, exec, expect, fail, mark_fds_cloexec, security};
+use crate::msg::{Channel, StageError, Step, ToChild};
 
 /// What an exec'd process needs: the container's config with `process`
 /// replaced by the one to run, and the container's init pid.
@@ -25,6 +25,8 @@ pub(crate) struct ExecContext {
     pub spec: Spec,
     /// Host pid of the container's init (whose namespaces are joined).
     pub init_pid: u32,
+    /// `--console-socket`, connected (with `process.terminal`).
+    pub console: Option<std::os::fd::OwnedFd>,
 }
 
 /// Runs the container's side of `exec` in the runtime's fresh child;
@@ -33,7 +35,7 @@ pub(crate) fn run_exec(ctx: &ExecContext, chan: &Channel) -> i32 {
     match exec_joiner_stage(ctx, chan) {
         Ok(code) => code,
         Err(e) => {
-            let _ = chan.send(&ToParent::Failed(e));
+            super::report(chan, e);
             1
         }
     }
@@ -68,24 +70,28 @@ fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageErro
 /// The exec'd process.
 ///
 /// Runs in: every namespace of the container and its root; privileged
-/// until [`security::switch_user`]; non-dumpable until its `execve`. Every
-/// fd but 0-2 is close-on-exec (CVE-2024-21626) and the working directory
-/// is checked to be inside the root. Sends nothing on success: the channel
-/// closes at `execve`.
+/// until [`security::switch_user`]; non-dumpable until its `execve`. A
+/// session leader (as runc's, so a terminal can become its controlling
+/// one); with `process.terminal`, a pty from the container's `/dev/ptmx`
+/// is its stdio and the master goes to `--console-socket`, as for init.
+/// Every fd but 0-2 is close-on-exec (CVE-2024-21626) and the working
+/// directory is checked to be inside the root. Sends nothing on success:
+/// the channel closes at `execve`.
 fn exec_process_stage(ctx: &ExecContext) -> Result<Infallible, StageError> {
+    rustix::process::setsid().map_err(fail(Step::Setsid))?;
     mark_fds_cloexec(0)?;
     let process = ctx.spec.process().as_ref().expect("exec builds a process");
+    if let Some(socket) = &ctx.console {
+        console::setup(socket, process.console_size().as_ref())?;
+    }
     let program = exec::Program::find(process)?;
+    super::seccomp_while_privileged(&ctx.spec)?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
         process.user().umask().unwrap_or(0o022),
     ));
-    if process.no_new_privileges().unwrap_or(false) {
-        rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
-    }
-    super::unblock_all_signals()?;
-    seccomp::load(&ctx.spec)?;
+    super::no_new_privs_and_seccomp(&ctx.spec)?;
     Err(program.exec())
 }
 

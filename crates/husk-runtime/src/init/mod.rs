@@ -15,6 +15,7 @@
 //! `exec` has its own two stages in [`join`], made of the same steps.
 
 mod console;
+mod copyup;
 mod exec;
 mod join;
 mod rootfs;
@@ -62,9 +63,19 @@ pub(crate) fn run(ctx: &Context, chan: &Channel) -> i32 {
     match joiner_stage(ctx, chan) {
         Ok(code) => code,
         Err(e) => {
-            let _ = chan.send(&ToParent::Failed(e));
+            report(chan, e);
             1
         }
+    }
+}
+
+/// Sends a stage's error to the runtime; once the runtime is gone (after
+/// `Ready`: `start`'s FIFO, the seccomp filter, `execve`) it goes to the
+/// process's stderr instead, where conmon or containerd log it.
+pub(crate) fn report(chan: &Channel, e: StageError) {
+    if chan.send(&ToParent::Failed(e.clone())).is_err() {
+        let line = format!("husk: container process: {e}\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     }
 }
 
@@ -117,7 +128,7 @@ fn split(
         Forked::Child => match child() {
             Ok(never) => match never {},
             Err(e) => {
-                let _ = chan.send(&ToParent::Failed(e));
+                report(chan, e);
                 husk_sys::exec::exit_now(1)
             }
         },
@@ -158,6 +169,7 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
         console::setup(socket, process.console_size().as_ref())?;
     }
     let program = exec::Program::find(process)?;
+    seccomp_while_privileged(&ctx.spec)?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
@@ -165,12 +177,42 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     ));
     chan.send(&ToParent::Ready).map_err(channel_err)?;
     exec::wait_for_start(&ctx.fifo, || start_hooks(ctx, state.as_deref()))?;
-    if process.no_new_privileges().unwrap_or(false) {
+    no_new_privs_and_seccomp(&ctx.spec)?;
+    Err(program.exec())
+}
+
+/// Without `noNewPrivileges`, loading a seccomp filter needs
+/// `CAP_SYS_ADMIN` (`seccomp(2)`), so it is loaded before the user and
+/// capability switch drops it, as runc does (podman's configs are like
+/// that); the steps after it (user switch, FIFO, exec) are in every sane
+/// profile. With `noNewPrivileges` this does nothing.
+fn seccomp_while_privileged(spec: &Spec) -> Result<(), StageError> {
+    if no_new_privs(spec) {
+        return Ok(());
+    }
+    seccomp::load(spec)
+}
+
+/// The last steps before `execve`: `noNewPrivileges`, every signal back to
+/// its default and unblocked, and (with `noNewPrivileges`) the seccomp
+/// filter, as late as possible.
+fn no_new_privs_and_seccomp(spec: &Spec) -> Result<(), StageError> {
+    let nnp = no_new_privs(spec);
+    if nnp {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
     unblock_all_signals()?;
-    seccomp::load(&ctx.spec)?;
-    Err(program.exec())
+    if nnp {
+        seccomp::load(spec)?;
+    }
+    Ok(())
+}
+
+fn no_new_privs(spec: &Spec) -> bool {
+    spec.process()
+        .as_ref()
+        .and_then(|p| p.no_new_privileges())
+        .unwrap_or(false)
 }
 
 /// Before `pivot_root`: asks the runtime to run the `prestart` and

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use rustix::fs::{FileType, Mode};
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 
-use super::Context;
+use super::{copyup, Context};
 use crate::msg::{StageError, Step};
 use crate::plan::MountStep;
 
@@ -169,7 +169,7 @@ fn make_cwd(ctx: &Context) -> Result<(), StageError> {
         return Ok(());
     };
     let cwd = secure_join(&ctx.rootfs, process.cwd());
-    std::fs::create_dir_all(&cwd)
+    mkdir_p(&cwd)
         .map_err(|e| StageError::new(Step::Cwd, process.cwd().display(), e))
 }
 
@@ -189,14 +189,27 @@ fn make_mount_point(dest: &Path, file: bool) -> Result<(), StageError> {
     let fail = |e: std::io::Error| StageError::new(Step::MountPoint, dest.display(), e);
     if file {
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(fail)?;
+            mkdir_p(parent).map_err(fail)?;
         }
         if !dest.exists() {
-            std::fs::File::create(dest).map_err(fail)?;
+            std::os::unix::fs::OpenOptionsExt::mode(
+                std::fs::OpenOptions::new().write(true).create(true),
+                0o644,
+            )
+            .open(dest)
+            .map_err(fail)?;
         }
         return Ok(());
     }
-    std::fs::create_dir_all(dest).map_err(fail)
+    mkdir_p(dest).map_err(fail)
+}
+
+/// `mkdir -p` with mode 0755, as runc makes the directories it needs: the
+/// umask is 0 while the rootfs is built, so the default 0777 would leave
+/// world-writable directories in the image (podman's `/run`).
+fn mkdir_p(dir: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o755)
+        .create(dir)
 }
 
 /// One entry of `mounts`: a bind (then remounted with its flags), a
@@ -222,6 +235,7 @@ fn mount_one(ctx: &Context, m: &MountStep) -> Result<(), StageError> {
         mount_cgroup_view(ctx, &dest, flags)?;
     } else {
         make_mount_point(&dest, false)?;
+        let covered = m.copy_up.then(|| copyup::open(&dest)).transpose()?;
         mount_fs(
             m.source.as_str(),
             &dest,
@@ -230,6 +244,9 @@ fn mount_one(ctx: &Context, m: &MountStep) -> Result<(), StageError> {
             m.data.as_str(),
         )
         .map_err(err(Step::Mount, &dest))?;
+        if let Some(covered) = covered {
+            copyup::copy(&covered, &dest)?;
+        }
     }
     if m.propagation != 0 {
         let p = MountPropagationFlags::from_bits_retain(bits(m.propagation));
@@ -353,8 +370,7 @@ fn make_device(
     bind: bool,
 ) -> Result<(), StageError> {
     if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| StageError::new(Step::Device, parent.display(), e))?;
+        mkdir_p(parent).map_err(|e| StageError::new(Step::Device, parent.display(), e))?;
     }
     if to
         .symlink_metadata()

@@ -57,7 +57,6 @@ fn parse_user(s: &str) -> anyhow::Result<(u32, Option<u32>)> {
 
 fn parse(prog: &Prog, argv: Vec<OsString>) -> anyhow::Result<Option<ExecOptions>> {
     let mut o = ExecOptions::default();
-    let mut terminal = false;
     let operands = options(prog, SPEC, argv, |c, arg| {
         let arg = arg.unwrap_or_default();
         let text = arg.to_string_lossy().into_owned();
@@ -71,7 +70,8 @@ fn parse(prog: &Prog, argv: Vec<OsString>) -> anyhow::Result<Option<ExecOptions>
             NO_NEW_PRIVS => o.no_new_privs = true,
             'd' => o.detach = true,
             PID_FILE => o.pid_file = Some(std::path::absolute(arg)?),
-            't' | CONSOLE => terminal = true,
+            't' => o.tty = true,
+            CONSOLE => o.console_socket = Some(std::path::absolute(arg)?),
             _ => {}
         }
         Ok(())
@@ -79,9 +79,6 @@ fn parse(prog: &Prog, argv: Vec<OsString>) -> anyhow::Result<Option<ExecOptions>
     let Some(operands) = operands else {
         return Ok(None);
     };
-    if terminal {
-        anyhow::bail!("--tty/--console-socket: terminals are not supported yet");
-    }
     let mut rest = operands
         .into_iter()
         .map(|s| s.to_string_lossy().into_owned());
