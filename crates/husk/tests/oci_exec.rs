@@ -253,7 +253,101 @@ fn exec_into_stopped_or_unknown_container_fails() {
     assert!(!out.status.success());
     assert!(common::stderr(&out).contains("no command"));
     let err = one_line_error(&exec(&b, &c, &["--tty"], &["true"]));
-    assert!(err.contains("not supported"), "{err}");
+    assert!(err.contains("needs --console-socket"), "{err}");
+    let sock = b.path().join("unused.sock");
+    let err = one_line_error(&exec(
+        &b,
+        &c,
+        &["--console-socket", sock.to_str().unwrap()],
+        &["true"],
+    ));
+    assert!(err.contains("needs process.terminal"), "{err}");
+}
+
+/// What an exec'd shell on a terminal reports: its tty, whether stdin is
+/// one, its session and controlling tty from `/proc/self/stat`, the size.
+const ON_A_TTY: &str = "echo ready; read x; echo got-$x; tty; [ -t 0 ] && echo stdin-tty; \
+    read -r pid comm state ppid pgrp sid ttynr rest < /proc/self/stat; \
+    [ $sid = $pid ] && echo session-leader; [ $ttynr != 0 ] && echo has-ctty; \
+    echo size $(busybox stty size); echo done";
+
+/// Reads what [`ON_A_TTY`] prints through the pty master it got over
+/// `--console-socket`, after answering its `read` (and its size, when the
+/// process asked for one: busybox `stty` fails on a 0x0 terminal).
+fn check_exec_tty(console: oci_support::pty::Console, size: Option<&str>) {
+    let (mut pty, name) = console.master();
+    assert!(name.starts_with("/dev/pts/"), "{name}");
+    pty.wait_for("ready");
+    pty.write(b"abc\n");
+    let text = pty.wait_for("done");
+    for want in [
+        "got-abc",
+        "stdin-tty",
+        "session-leader",
+        "has-ctty",
+        name.as_str(),
+    ]
+    .into_iter()
+    .chain(size)
+    {
+        assert!(text.contains(want), "{want:?} missing: {text}");
+    }
+}
+
+/// `exec --tty --console-socket` (what `podman exec -it` runs, through
+/// conmon): the master of a pty from the container's devpts arrives on the
+/// socket; the process is a session leader with the slave as stdio and
+/// controlling terminal.
+#[test]
+fn exec_tty_sends_the_pty_master() {
+    setup!();
+    let b = sleeper();
+    let c = running(&b, "exec-tty");
+    let console = oci_support::pty::Console::listen(&b.path().join("exec.sock"));
+    let pid_file = b.path().join("exec-tty.pid");
+    let out = exec(
+        &b,
+        &c,
+        &[
+            "--detach",
+            "--tty",
+            "--console-socket",
+            console.path.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+        ],
+        &["sh", "-c", ON_A_TTY],
+    );
+    assert!(out.status.success(), "exec: {}", common::stderr(&out));
+    let _process = Detached::from_pid_file(&pid_file);
+    check_exec_tty(console, None);
+}
+
+/// The same with `--process FILE` (podman's way): `terminal` and
+/// `consoleSize` come from the file; attached, exec waits and passes on the
+/// exit status.
+#[test]
+fn exec_process_file_with_terminal_and_size() {
+    setup!();
+    let b = sleeper();
+    let c = running(&b, "exec-tty-file");
+    let console = oci_support::pty::Console::listen(&b.path().join("exec.sock"));
+    let process = b.path().join("process.json");
+    let spec = json!({
+        "terminal": true, "consoleSize": {"height": 20, "width": 70},
+        "args": ["sh", "-c", format!("{ON_A_TTY}; exit 5")], "cwd": "/",
+        "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}
+    });
+    std::fs::write(&process, spec.to_string()).unwrap();
+    let mut cmd = b.oci(["exec", "--tty", "--console-socket"]);
+    cmd.arg(&console.path)
+        .arg("--process")
+        .arg(&process)
+        .arg(&c.id);
+    let exec = std::thread::spawn(move || detached_output(&mut cmd));
+    check_exec_tty(console, Some("size 20 70"));
+    let out = exec.join().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
 }
 
 fn pids_json(b: &Bundle, c: &Ctr) -> Vec<u32> {

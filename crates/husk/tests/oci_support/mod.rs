@@ -2,6 +2,8 @@
 //! private state root, and a container guard that force-deletes on Drop.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

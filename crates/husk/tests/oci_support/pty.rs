@@ -1,0 +1,77 @@
+//! The conmon/containerd side of `--console-socket`: a listening socket
+//! that receives the pty master, and a reader that collects what the
+//! container writes to it.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A listening console socket; [`Console::master`] waits for the runtime's
+/// fd (and the slave's name it sends).
+pub struct Console {
+    pub path: PathBuf,
+    receiver: JoinHandle<(OwnedFd, Vec<u8>)>,
+}
+
+impl Console {
+    pub fn listen(path: &Path) -> Console {
+        let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+        let receiver = std::thread::spawn(move || {
+            let (conn, _) = listener.accept().unwrap();
+            husk_sys::scm::recv_fd(conn.as_fd()).unwrap()
+        });
+        Console {
+            path: path.to_owned(),
+            receiver,
+        }
+    }
+
+    /// The pty master and the slave's name, once the runtime sent them.
+    pub fn master(self) -> (Pty, String) {
+        let (fd, name) = self.receiver.join().expect("the runtime sent a pty");
+        (Pty::new(fd), String::from_utf8(name).unwrap())
+    }
+}
+
+/// The master side of a pty: writes go to the container, a thread reads
+/// everything it prints until it closes its end (EIO).
+pub struct Pty {
+    file: std::fs::File,
+    text: Receiver<String>,
+}
+
+impl Pty {
+    fn new(fd: OwnedFd) -> Pty {
+        let file = std::fs::File::from(fd);
+        let mut reader = file.try_clone().unwrap();
+        let (tx, text) = channel();
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 512];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut reader, &mut buf) {
+                all.extend_from_slice(&buf[..n]);
+                let _ = tx.send(String::from_utf8_lossy(&all).into_owned());
+            }
+        });
+        Pty { file, text }
+    }
+
+    /// Writes `bytes` to the container's terminal.
+    pub fn write(&mut self, bytes: &[u8]) {
+        std::io::Write::write_all(&mut self.file, bytes).unwrap();
+    }
+
+    /// Everything read so far, once it contains `want` (panics after 30 s
+    /// without it).
+    pub fn wait_for(&self, want: &str) -> String {
+        loop {
+            match self.text.recv_timeout(Duration::from_secs(30)) {
+                Ok(text) if text.contains(want) => return text,
+                Ok(_) => {}
+                Err(_) => panic!("no {want:?} on the pty"),
+            }
+        }
+    }
+}
