@@ -160,7 +160,10 @@ impl CreateOptions {
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
-    let console = connect_console(opts.console_socket.as_deref(), bundle.spec.process().as_ref())?;
+    let console = connect_console(
+        opts.console_socket.as_deref(),
+        bundle.spec.process().as_ref(),
+    )?;
     let locked = store.create(&opts.id)?;
     let dir = DirGuard::new(&locked.dir);
     let fifo = spawn::make_fifo(&locked.fifo())?;

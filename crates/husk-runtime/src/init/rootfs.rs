@@ -169,8 +169,7 @@ fn make_cwd(ctx: &Context) -> Result<(), StageError> {
         return Ok(());
     };
     let cwd = secure_join(&ctx.rootfs, process.cwd());
-    mkdir_p(&cwd)
-        .map_err(|e| StageError::new(Step::Cwd, process.cwd().display(), e))
+    mkdir_p(&cwd).map_err(|e| StageError::new(Step::Cwd, process.cwd().display(), e))
 }
 
 /// `MS_*` values as the 32 bits `mount(2)` flags use.
@@ -353,6 +352,10 @@ fn make_devices(ctx: &Context) -> Result<(), StageError> {
     }
     for (name, target) in DEV_LINKS {
         let link = dev.join(name);
+        // runc links `core` only when the kernel has /proc/kcore.
+        if name == "core" && !Path::new(target).exists() {
+            continue;
+        }
         if link.symlink_metadata().is_err() {
             std::os::unix::fs::symlink(target, &link)
                 .map_err(|e| StageError::new(Step::Device, link.display(), e))?;
