@@ -78,7 +78,27 @@ fn podman_run_rm() {
     let out = p.run_rm(&[], &["cat", "/etc/hostname", "/proc/1/cmdline"]);
     assert!(ok(&out).contains("cat"), "pid 1 is the command");
     assert_eq!(p.ok(&["ps", "-a", "-q"]), "");
+    assert_eq!(p.all_ids().len(), 2, "two containers were made");
     assert!(husk_ids(&p).is_empty(), "{:?}", husk_ids(&p));
+    assert!(
+        container_cgroups(&p).is_empty(),
+        "{:?}",
+        container_cgroups(&p)
+    );
+}
+
+/// The containers' own cgroups (`libpod-ID`) under the parent, in every
+/// hierarchy.
+fn container_cgroups(p: &Podman) -> Vec<std::path::PathBuf> {
+    p.cgroup_dirs()
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().flatten())
+        .map(|e| e.path())
+        .filter(|d| {
+            d.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("libpod-"))
+        })
+        .collect()
 }
 
 /// `run -d`, `exec` (output, exit status, the container's namespaces),
