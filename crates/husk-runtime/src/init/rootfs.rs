@@ -352,10 +352,6 @@ fn make_devices(ctx: &Context) -> Result<(), StageError> {
     }
     for (name, target) in DEV_LINKS {
         let link = dev.join(name);
-        // runc links `core` only when the kernel has /proc/kcore.
-        if name == "core" && !Path::new(target).exists() {
-            continue;
-        }
         if link.symlink_metadata().is_err() {
             std::os::unix::fs::symlink(target, &link)
                 .map_err(|e| StageError::new(Step::Device, link.display(), e))?;
