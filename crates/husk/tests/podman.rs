@@ -102,7 +102,7 @@ fn container_cgroups(p: &Podman) -> Vec<std::path::PathBuf> {
 }
 
 /// `run -d`, `exec` (output, exit status, the container's namespaces),
-/// `stop` (SIGTERM reaches the container's trap: exit 7, not SIGKILL's 137),
+/// `pause`/`unpause` (the freezer), `stop` (SIGTERM reaches the container's trap: exit 7, not SIGKILL's 137),
 /// `rm`: husk's state and the container's cgroup are gone.
 #[test]
 fn podman_run_detached_exec_stop_rm() {
@@ -140,6 +140,12 @@ fn podman_run_detached_exec_stop_rm() {
     assert_eq!(out.status.code(), Some(4), "{}", common::stderr(&out));
     let cgroup = container_cgroup(&p, "pids", &id);
     assert!(cgroup.is_dir(), "{}", cgroup.display());
+    p.ok(&["pause", &id]);
+    assert_eq!(inspect(&p, &id, "{{.State.Status}}"), "paused");
+    let freezer = container_cgroup(&p, "freezer", &id).join("freezer.state");
+    assert_eq!(std::fs::read_to_string(&freezer).unwrap().trim(), "FROZEN");
+    p.ok(&["unpause", &id]);
+    assert_eq!(inspect(&p, &id, "{{.State.Status}}"), "running");
     p.ok(&["stop", "--time", "60", &id]);
     assert_eq!(inspect(&p, &id, "{{.State.ExitCode}}"), "7");
     p.ok(&["rm", &id]);
