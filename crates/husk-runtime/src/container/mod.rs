@@ -234,23 +234,40 @@ fn state_json(saved: &Saved, status: Status) -> String {
     serde_json::to_string(&saved.state(status)).unwrap_or_default()
 }
 
-/// The cgroup of a container: `linux.cgroupsPath`, or `/husk/ID`. Skipped
-/// for an unprivileged caller that asked for neither a path nor resources.
+/// The cgroup of a container: `linux.cgroupsPath`, or `/husk/ID`. An
+/// unprivileged caller with no delegated cgroup (making it is refused) and
+/// no `linux.resources` gets none: a one-line warning, as rootless runc.
 fn make_cgroup(id: &str, spec: &Spec) -> Result<Option<CgroupGuard>, ContainerError> {
     let linux = spec.linux().clone().unwrap_or_default();
     let path = match linux.cgroups_path() {
         Some(p) => CgroupPath::parse(&p.to_string_lossy())?,
-        None if !rustix::process::geteuid().is_root() && linux.resources().is_none() => {
-            return Ok(None)
-        }
         None => CgroupPath::for_container(id)?,
     };
     let hier = Hierarchies::detect()?;
-    let cg = CgroupGuard::new(Cgroup::create(&hier, &path)?);
+    let cg = match Cgroup::create(&hier, &path) {
+        Ok(cg) => CgroupGuard::new(cg),
+        Err(e) if not_delegated(&e) && linux.resources().is_none() => {
+            eprintln!(
+                "husk: warning: no cgroup delegated to this user, running without one ({})",
+                hooks::chain(&e)
+            );
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(res) = linux.resources() {
         cg.apply(&with_default_devices(res, &linux))?;
     }
     Ok(Some(cg))
+}
+
+/// Whether an unprivileged caller was refused a cgroup directory.
+fn not_delegated(e: &husk_cgroup::CgroupError) -> bool {
+    let denied = |s: &std::io::Error| {
+        s.kind() == std::io::ErrorKind::PermissionDenied || s.raw_os_error() == Some(libc::EROFS)
+    };
+    !rustix::process::geteuid().is_root()
+        && matches!(e, husk_cgroup::CgroupError::Create { source, .. } if denied(source))
 }
 
 /// `resources` with allow rules appended for the default devices, the
