@@ -3,6 +3,7 @@
 //! JSON frame. Errors travel as [`StageError`] values, never as text.
 
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -29,6 +30,10 @@ pub enum ToParent {
     /// init made its mounts and waits before `pivot_root`: run the
     /// `prestart` and `createRuntime` hooks.
     RunHooks,
+    /// The seccomp filter is loaded and has a notify listener: its fd
+    /// follows this frame as `SCM_RIGHTS` on one byte
+    /// ([`Channel::recv_fd`]), for the runtime to pass to `listenerPath`.
+    SeccompFd,
     /// init is set up and waits on the exec FIFO.
     Ready,
     /// A step failed; the process exits after sending this.
@@ -220,6 +225,21 @@ impl Channel {
         (&self.0).read_exact(&mut body)?;
         serde_json::from_slice(&body).map_err(|e| ChannelError::Decode(e.to_string()))
     }
+
+    /// Sends `fd` on one byte (after a frame that announces it).
+    pub fn send_fd(&self, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
+        Ok(husk_sys::scm::send_fd(self.0.as_fd(), fd, b"F")?)
+    }
+
+    /// Receives the fd of [`Channel::send_fd`]: exactly its byte, so the
+    /// frames after it stay in the socket.
+    pub fn recv_fd(&self) -> Result<OwnedFd, ChannelError> {
+        match husk_sys::scm::recv_fd_max(self.0.as_fd(), 1) {
+            Ok((fd, data)) if data == b"F" => Ok(fd),
+            Ok(_) => Err(ChannelError::Decode("expected an fd".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +261,16 @@ mod tests {
         assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::Failed(err.clone()));
         assert_eq!(a.recv::<ToChild>().unwrap(), ToChild::Go);
         assert_eq!(err.to_string(), "cannot mount /proc: No such device");
+        // An fd between two frames: each side takes exactly its own bytes.
+        let file = std::fs::File::open("/dev/null").unwrap();
+        a.send(&ToParent::SeccompFd).unwrap();
+        a.send_fd(file.as_fd()).unwrap();
+        a.send(&ToParent::Ready).unwrap();
+        assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::SeccompFd);
+        let fd = b.recv_fd().unwrap();
+        assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::Ready);
+        let dev = |f: BorrowedFd<'_>| rustix::fs::fstat(f).map(|s| s.st_rdev).unwrap();
+        assert_eq!(dev(fd.as_fd()), dev(file.as_fd()));
         drop(a);
         assert!(matches!(b.recv::<ToParent>(), Err(ChannelError::Closed)));
     }

@@ -111,6 +111,9 @@ pub enum ContainerError {
     /// The container has no cgroup to act on.
     #[error("container \"{0}\" has no cgroup")]
     NoCgroup(String),
+    /// `linux.seccomp.listenerPath` is unusable or unreachable.
+    #[error(transparent)]
+    SeccompListener(#[from] crate::seccomp_listener::ListenerError),
     /// `delete --force` could not stop the container.
     #[error("container \"{0}\" did not stop after SIGKILL")]
     Unkillable(String),
@@ -160,6 +163,7 @@ impl CreateOptions {
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
+    let listener = crate::seccomp_listener::check(&bundle.spec)?;
     let console = connect_console(opts, &bundle.spec)?;
     let locked = store.create(&opts.id)?;
     let dir = DirGuard::new(&locked.dir);
@@ -183,7 +187,20 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     let dir_path = locked.unlock();
     let has_cgroup = cgroup.is_some();
     let runtime_hooks = |pid| runtime_hooks(&saved_state(opts, &bundle, pid, has_cgroup));
-    let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref(), &runtime_hooks)?;
+    // init's seccomp notify fd, to `listenerPath` with the state (`creating`).
+    let seccomp_fd = |pid, fd: std::os::fd::OwnedFd| {
+        let saved = saved_state(opts, &bundle, pid, has_cgroup);
+        let state = crate::seccomp_listener::process_state(
+            &bundle.spec,
+            pid,
+            &saved.state(Status::Creating),
+        );
+        let path = listener.ok_or(ContainerError::Channel(ChannelError::Decode(
+            "a seccomp fd with no listenerPath".into(),
+        )))?;
+        Ok(crate::seccomp_listener::send(path, &state, &fd)?)
+    };
+    let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref(), &runtime_hooks, &seccomp_fd)?;
     let locked = store.relock(dir_path)?;
     let saved = saved_state(opts, &bundle, pid, has_cgroup);
     locked.save(&saved)?;

@@ -158,6 +158,7 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
         console::setup(socket, process.console_size().as_ref())?;
     }
     let program = exec::Program::find(process)?;
+    let seccomp_loaded = seccomp::load_for_listener(&ctx.spec, chan)?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
@@ -169,7 +170,9 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
     unblock_all_signals()?;
-    seccomp::load(&ctx.spec)?;
+    if !seccomp_loaded {
+        seccomp::load(&ctx.spec)?;
+    }
     Err(program.exec())
 }
 

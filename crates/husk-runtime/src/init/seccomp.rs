@@ -1,8 +1,50 @@
-//! `linux.seccomp` as a libseccomp filter, loaded just before `execve`.
+//! `linux.seccomp` as a libseccomp filter, loaded just before `execve`;
+//! or, with a notify listener, earlier, while init can still send the
+//! notify fd to the runtime.
 
 use oci_spec::runtime::Spec;
 
-use crate::msg::{StageError, Step};
+use crate::msg::{Channel, StageError, Step, ToParent};
+
+/// With a notify listener (`listenerPath` and an `SCMP_ACT_NOTIFY` action):
+/// loads the filter now and sends its notify fd to the runtime
+/// (`SeccompFd`, then the fd), which passes it to the listener. Runs in
+/// init before it drops its user and capabilities (runc loads it there too
+/// when `noNewPrivileges` is off: loading needs `CAP_SYS_ADMIN` without it).
+/// Returns whether it loaded the filter; else [`load`] does, before exec.
+#[cfg(feature = "seccomp")]
+pub(super) fn load_for_listener(spec: &Spec, chan: &Channel) -> Result<bool, StageError> {
+    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
+        return Ok(false);
+    };
+    if sc.listener_path().is_none() || !crate::seccomp_listener::uses_notify(&sc) {
+        return Ok(false);
+    }
+    let f = build(&sc)?;
+    f.load().map_err(|e| fail("load", &e.to_string()))?;
+    let raw = f
+        .get_notify_fd()
+        .map_err(|e| fail("notify fd", &e.to_string()))?;
+    // libseccomp keeps its fd (close-on-exec from the kernel); ours is a dup.
+    let fd =
+        husk_sys::fds::dup_raw(raw).map_err(|e| StageError::new(Step::Seccomp, "notify fd", e))?;
+    let lost = |_| {
+        StageError::new(
+            Step::Channel,
+            "runtime",
+            std::io::Error::from_raw_os_error(libc::EPIPE),
+        )
+    };
+    chan.send(&ToParent::SeccompFd).map_err(lost)?;
+    chan.send_fd(std::os::fd::AsFd::as_fd(&fd)).map_err(lost)?;
+    Ok(true)
+}
+
+/// Without the `seccomp` feature there is no filter to load early.
+#[cfg(not(feature = "seccomp"))]
+pub(super) fn load_for_listener(_spec: &Spec, _chan: &Channel) -> Result<bool, StageError> {
+    Ok(false)
+}
 
 /// Loads the config's seccomp filter, if it has one.
 #[cfg(feature = "seccomp")]
