@@ -10,7 +10,7 @@ mod ops;
 mod spawn;
 
 pub use exec::{exec, ExecOptions};
-pub use ops::{events_stats, pause, pids, resume, update, Event};
+pub use ops::{events_stats, pause, pids, resume, update, Event, EventSource};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
