@@ -172,6 +172,18 @@ fn the_state_names_init_as_husk_state_does() {
 }
 
 #[test]
+fn features_lists_the_notify_action() {
+    setup!();
+    let b = Bundle::new(&["true"]);
+    let out = b.oci(["features"]).output().unwrap();
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sc = &f["linux"]["seccomp"];
+    assert_eq!(sc["enabled"], true);
+    let actions = sc["actions"].as_array().unwrap();
+    assert!(actions.contains(&json!("SCMP_ACT_NOTIFY")), "{sc}");
+}
+
+#[test]
 fn a_listener_path_without_notify_is_ignored() {
     setup!();
     let mut b = Bundle::new(&["sh", "-c", "echo ran"]);
