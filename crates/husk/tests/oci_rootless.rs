@@ -27,6 +27,51 @@ struct Rootless {
     dir: tempfile::TempDir,
     user: TestUser,
     config: Value,
+    run: Runner,
+}
+
+/// How to run husk as the user in a [`Rootless`] setup.
+#[derive(Clone)]
+struct Runner {
+    user: TestUser,
+    home: PathBuf,
+}
+
+impl Runner {
+    fn bundle(&self) -> PathBuf {
+        self.home.join("bundle")
+    }
+
+    fn xdg(&self) -> PathBuf {
+        self.home.join("husk-xdg")
+    }
+
+    /// The default state root of a rootless caller.
+    fn state_root(&self) -> PathBuf {
+        self.xdg().join("husk")
+    }
+
+    /// `husk ARGS...` as the user, in the bundle, with only `PATH`, `HOME`
+    /// and `XDG_RUNTIME_DIR` set (std drops root's supplementary groups
+    /// when it sets the uid).
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(husk_bin());
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("HOME", &self.home)
+            .env("XDG_RUNTIME_DIR", self.xdg())
+            .current_dir(self.bundle())
+            .uid(self.user.uid)
+            .gid(self.user.gid);
+        cmd
+    }
+
+    /// Runs `husk ARGS...` as the user; stdio in files (a created
+    /// container's init keeps the runtime's stdio open).
+    fn husk(&self, args: &[&str]) -> Output {
+        detached_output(&mut self.cmd(args))
+    }
 }
 
 impl Rootless {
@@ -47,10 +92,15 @@ impl Rootless {
         std::fs::set_permissions(&xdg, std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .unwrap();
         chown_tree(dir.path(), user);
+        let run = Runner {
+            user,
+            home: dir.path().to_owned(),
+        };
         let mut r = Rootless {
             dir,
             user,
             config: Value::Null,
+            run,
         };
         let out = r.husk(&["oci", "spec", "--rootless"]);
         assert!(out.status.success(), "spec: {}", common::stderr(&out));
@@ -63,16 +113,15 @@ impl Rootless {
     }
 
     fn bundle(&self) -> PathBuf {
-        self.dir.path().join("bundle")
+        self.run.bundle()
     }
 
     fn xdg(&self) -> PathBuf {
-        self.dir.path().join("husk-xdg")
+        self.run.xdg()
     }
 
-    /// The default state root of a rootless caller.
     fn state_root(&self) -> PathBuf {
-        self.xdg().join("husk")
+        self.run.state_root()
     }
 
     /// Writes the config back (root rewrites the user's file in place, so
@@ -82,26 +131,8 @@ impl Rootless {
         std::fs::write(self.bundle().join("config.json"), text).unwrap();
     }
 
-    /// `husk ARGS...` as the user, in the bundle, with only `PATH`, `HOME`
-    /// and `XDG_RUNTIME_DIR` set (std drops root's supplementary groups
-    /// when it sets the uid).
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(husk_bin());
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("HOME", self.dir.path())
-            .env("XDG_RUNTIME_DIR", self.xdg())
-            .current_dir(self.bundle())
-            .uid(self.user.uid)
-            .gid(self.user.gid);
-        cmd
-    }
-
-    /// Runs `husk ARGS...` as the user; stdio in files (a created
-    /// container's init keeps the runtime's stdio open).
     fn husk(&self, args: &[&str]) -> Output {
-        detached_output(&mut self.cmd(args))
+        self.run.husk(args)
     }
 
     fn oci(&self, verb: &str, id: &str) -> Output {
@@ -109,9 +140,9 @@ impl Rootless {
     }
 
     /// A container id, deleted (as the user) on Drop.
-    fn container(&self, tag: &str) -> Ctr<'_> {
+    fn container(&self, tag: &str) -> Ctr {
         Ctr {
-            r: self,
+            run: self.run.clone(),
             id: unique(tag),
         }
     }
@@ -127,27 +158,27 @@ impl Rootless {
 
 /// The user's container; Drop force-deletes it as the user and reaps init
 /// (the test process is a child subreaper: `setup!`).
-struct Ctr<'a> {
-    r: &'a Rootless,
+struct Ctr {
+    run: Runner,
     id: String,
 }
 
-impl Ctr<'_> {
+impl Ctr {
     fn state(&self) -> Value {
-        let out = self.r.oci("state", &self.id);
+        let out = self.run.husk(&["oci", "state", &self.id]);
         assert!(out.status.success(), "state: {}", common::stderr(&out));
         serde_json::from_slice(&out.stdout).unwrap()
     }
 }
 
-impl Drop for Ctr<'_> {
+impl Drop for Ctr {
     fn drop(&mut self) {
-        let pid = std::fs::read(self.r.state_root().join(&self.id).join("state.json"))
+        let pid = std::fs::read(self.run.state_root().join(&self.id).join("state.json"))
             .ok()
             .and_then(|t| serde_json::from_slice::<Value>(&t).ok())
             .and_then(|v| v["pid"].as_i64())
             .and_then(|p| i32::try_from(p).ok());
-        let _ = self.r.husk(&["oci", "delete", "--force", &self.id]);
+        let _ = self.run.husk(&["oci", "delete", "--force", &self.id]);
         if let Some(pid) = pid.and_then(rustix::process::Pid::from_raw) {
             let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
         }
@@ -380,7 +411,6 @@ fn privileged_requests_fail_cleanly() {
         "{err}"
     );
     r.assert_gone(&c.id);
-    drop(c);
     // Joining the host's network namespace needs CAP_SYS_ADMIN over it.
     r.config["linux"]["resources"] = Value::Null;
     r.config["linux"]["namespaces"]
@@ -395,5 +425,116 @@ fn privileged_requests_fail_cleanly() {
         error_after_warning(&out),
         "husk oci run: container init: cannot open namespace /proc/1/ns/net: Permission denied"
     );
+    r.assert_gone(&c.id);
+}
+
+/// A cgroup `/husk/NAME` in every hierarchy, delegated to the user as a
+/// service manager would: the directory and its `cgroup.procs`/`tasks`
+/// (and cgroup2's `cgroup.subtree_control`) are the user's, cpuset has its
+/// parent's cpus and mems. Removed (with what the user made in it) on Drop.
+struct Delegated {
+    name: String,
+    dirs: Vec<PathBuf>,
+}
+
+impl Delegated {
+    fn new(user: TestUser) -> Delegated {
+        let name = unique("deleg");
+        let mut dirs = Vec::new();
+        for hier in cgroup_mounts() {
+            let parent = hier.join("husk");
+            let dir = parent.join(&name);
+            std::fs::create_dir_all(&dir).unwrap();
+            dirs.push(dir.clone());
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                if dir.join(file).exists() {
+                    let value = std::fs::read(parent.join(file)).unwrap();
+                    std::fs::write(dir.join(file), value).unwrap();
+                }
+            }
+            for file in ["", "cgroup.procs", "tasks", "cgroup.subtree_control"] {
+                let path = dir.join(file);
+                if path.exists() {
+                    std::os::unix::fs::chown(&path, Some(user.uid), Some(user.gid)).unwrap();
+                }
+            }
+        }
+        Delegated { name, dirs }
+    }
+
+    /// `procs` files to write a pid to, one per hierarchy.
+    fn procs(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        for dir in &self.dirs {
+            if let Ok(children) = std::fs::read_dir(dir) {
+                for c in children.flatten().filter(|c| c.path().is_dir()) {
+                    let _ = std::fs::remove_dir(c.path());
+                }
+            }
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+#[test]
+fn a_delegated_cgroup_is_used() {
+    setup!();
+    require_tool!("setpriv");
+    let mut r = Rootless::new(&["sleep", "1000"]);
+    let deleg = Delegated::new(r.user);
+    let c = r.container("rl-deleg");
+    let path = format!("/husk/{}/{}", deleg.name, c.id);
+    r.config["linux"]["cgroupsPath"] = json!(path);
+    r.config["linux"]["resources"] = json!({"pids": {"limit": 20}});
+    r.save();
+    // As a login manager would: root puts the user's shell in the
+    // delegated cgroup (moving a process needs the source's and the
+    // target's common ancestor on cgroup2), then becomes the user.
+    let procs: Vec<String> = deleg
+        .procs()
+        .iter()
+        .map(|p| format!("echo $$ > {}", p.display()))
+        .collect();
+    let script = format!(
+        "{} && exec setpriv --reuid={} --regid={} --clear-groups {} oci run --detach {}",
+        procs.join(" && "),
+        r.user.uid,
+        r.user.gid,
+        husk_bin().display(),
+        c.id
+    );
+    let mut sh = Command::new("sh");
+    sh.args(["-c", &script])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", r.dir.path())
+        .env("XDG_RUNTIME_DIR", r.xdg())
+        .current_dir(r.bundle());
+    let out = detached_output(&mut sh);
+    ok(&out);
+    // No warning: the container has its cgroup, with its limit.
+    assert_eq!(common::stderr(&out), "");
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let pids_line = cgroups.lines().find(|l| l.contains(":pids:")).unwrap();
+    assert!(pids_line.ends_with(&path), "{cgroups}");
+    let pids_dir = cgroup_mounts()
+        .into_iter()
+        .find(|m| m.ends_with("pids"))
+        .unwrap()
+        .join(path.trim_start_matches('/'));
+    assert_eq!(
+        std::fs::read_to_string(pids_dir.join("pids.max")).unwrap(),
+        "20\n"
+    );
+    assert_eq!(std::fs::metadata(&pids_dir).unwrap().uid(), r.user.uid);
+    // `delete` as the user removes it.
+    ok(&r.husk(&["oci", "delete", "--force", &c.id]));
+    assert!(!pids_dir.exists(), "cgroup left");
     r.assert_gone(&c.id);
 }
