@@ -2,7 +2,7 @@
 //! enum per direction over a socketpair, each message a length-prefixed
 //! JSON frame. Errors travel as [`StageError`] values, never as text.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
@@ -208,7 +208,16 @@ impl Channel {
         let len = u32::try_from(body.len()).map_err(|_| ChannelError::Decode("too long".into()))?;
         let mut frame = len.to_le_bytes().to_vec();
         frame.extend_from_slice(&body);
-        (&self.0).write_all(&frame)?;
+        // MSG_NOSIGNAL: a gone peer is EPIPE, never SIGPIPE (init resets
+        // SIGPIPE to its default action before its last steps).
+        let mut rest = &frame[..];
+        while !rest.is_empty() {
+            match rustix::net::send(&self.0, rest, rustix::net::SendFlags::NOSIGNAL) {
+                Ok(n) => rest = &rest[n..],
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(ChannelError::Io(e.into())),
+            }
+        }
         Ok(())
     }
 

@@ -164,6 +164,7 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
     let listener = crate::seccomp_listener::check(&bundle.spec)?;
+    crate::init::check_seccomp(&bundle.spec).map_err(ContainerError::Init)?;
     let console = connect_console(opts, &bundle.spec)?;
     let locked = store.create(&opts.id)?;
     let dir = DirGuard::new(&locked.dir);

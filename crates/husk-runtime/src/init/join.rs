@@ -76,17 +76,26 @@ fn exec_process_stage(ctx: &ExecContext) -> Result<Infallible, StageError> {
     mark_fds_cloexec(0)?;
     let process = ctx.spec.process().as_ref().expect("exec builds a process");
     let program = exec::Program::find(process)?;
+    // Without no_new_privs the filter needs privileges: loaded before the
+    // switch (as init does). No notify fd is passed on for an exec'd process.
+    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp(process), None)?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
         process.user().umask().unwrap_or(0o022),
     ));
-    if process.no_new_privileges().unwrap_or(false) {
+    if nnp(process) {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
     super::unblock_all_signals()?;
-    seccomp::load(&ctx.spec)?;
+    if !seccomp_loaded {
+        seccomp::load(&ctx.spec)?;
+    }
     Err(program.exec())
+}
+
+fn nnp(process: &oci_spec::runtime::Process) -> bool {
+    process.no_new_privileges().unwrap_or(false)
 }
 
 fn fail_io(step: Step) -> impl Fn(std::io::Error) -> StageError {

@@ -21,6 +21,8 @@ mod rootfs;
 mod seccomp;
 mod security;
 
+pub(crate) use seccomp::check as check_seccomp;
+
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -62,9 +64,18 @@ pub(crate) fn run(ctx: &Context, chan: &Channel) -> i32 {
     match joiner_stage(ctx, chan) {
         Ok(code) => code,
         Err(e) => {
-            let _ = chan.send(&ToParent::Failed(e));
+            report(chan, e);
             1
         }
+    }
+}
+
+/// Sends a failed step to the runtime; after `Ready` nobody reads the
+/// channel any more (`create` has returned), so the error goes to the
+/// container's stderr instead of vanishing.
+fn report(chan: &Channel, e: StageError) {
+    if chan.send(&ToParent::Failed(e.clone())).is_err() {
+        eprintln!("husk: container init: {e}");
     }
 }
 
@@ -117,7 +128,7 @@ fn split(
         Forked::Child => match child() {
             Ok(never) => match never {},
             Err(e) => {
-                let _ = chan.send(&ToParent::Failed(e));
+                report(chan, e);
                 husk_sys::exec::exit_now(1)
             }
         },
@@ -158,7 +169,8 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
         console::setup(socket, process.console_size().as_ref())?;
     }
     let program = exec::Program::find(process)?;
-    let seccomp_loaded = seccomp::load_for_listener(&ctx.spec, chan)?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp, Some(chan))?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
@@ -166,7 +178,7 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     ));
     chan.send(&ToParent::Ready).map_err(channel_err)?;
     exec::wait_for_start(&ctx.fifo, || start_hooks(ctx, state.as_deref()))?;
-    if process.no_new_privileges().unwrap_or(false) {
+    if nnp {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
     unblock_all_signals()?;

@@ -1,8 +1,10 @@
-//! `linux.seccomp` with `SCMP_ACT_NOTIFY` and `listenerPath`: a listener
+//! `linux.seccomp`: with `SCMP_ACT_NOTIFY` and `listenerPath`, a listener
 //! in the test (a unix socket in the bundle) receives the container
 //! process state and the notify fd from `husk oci create`, then answers the
 //! container's notified syscalls itself; the container sees the answers.
-//! Bad listener settings fail `create` with one line and leave nothing.
+//! Bad listener settings and filters fail `create` with one line and leave
+//! nothing. A filter without `noNewPrivileges` is loaded while still
+//! privileged (in init and in an exec'd process).
 
 mod common;
 mod oci_support;
@@ -252,4 +254,76 @@ fn bad_listener_settings_fail_cleanly() {
         assert_eq!(err, format!("husk oci run: {want}\n"));
         c.assert_gone();
     }
+}
+
+#[test]
+fn a_filter_without_no_new_privs_is_loaded() {
+    setup!();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "mkdir /x; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; sleep 1000",
+    ]);
+    b.config["process"]["noNewPrivileges"] = json!(false);
+    // ENOMSG: an errno nothing else here would give.
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": libc::ENOMSG}]
+    });
+    b.save();
+    let c = b.container("seccomp-nnp");
+    let dir = common::tempdir();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut cmd = b.oci(["run", "--detach", "--bundle"]);
+    cmd.arg(b.path())
+        .arg(&c.id)
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap());
+    assert!(cmd.status().unwrap().success());
+    // The container's first lines, once it wrote them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = std::fs::read_to_string(&out).unwrap();
+        if text.lines().count() >= 2 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no output: {text:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let status: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(status, ["NoNewPrivs: 0", "Seccomp: 2"]);
+    let err = std::fs::read_to_string(&err).unwrap();
+    assert!(err.contains("No message of desired type"), "{err}");
+    // An exec'd process gets the same filter.
+    let out = b
+        .oci(["exec", &c.id, "sh", "-c", "mkdir /y"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("No message of desired type"),
+        "{}",
+        common::stderr(&out)
+    );
+}
+
+#[test]
+fn an_invalid_filter_fails_create() {
+    setup!();
+    let mut b = Bundle::new(&["true"]);
+    // An architecture the spec names and libseccomp does not know.
+    b.config["linux"]["seccomp"] =
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_SHEB"]});
+    b.save();
+    let c = b.container("seccomp-bad");
+    let err = one_line_error(&c.create());
+    assert_eq!(
+        err,
+        "husk oci create: container init: cannot set up seccomp: architecture: SCMP_ARCH_SHEB: Invalid argument\n"
+    );
+    c.assert_gone();
 }
