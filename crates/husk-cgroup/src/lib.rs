@@ -28,6 +28,7 @@ mod cgroup;
 mod detect;
 mod file;
 mod freeze;
+mod oom;
 mod path;
 mod resources;
 mod stats;

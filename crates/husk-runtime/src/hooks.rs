@@ -138,12 +138,24 @@ pub fn run_warn(hooks: Option<&Hooks>, kind: Kind, state: &[u8]) {
     }
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
+/// An error and its causes on one line: `a: b: c` (io errors without
+/// Rust's ` (os error N)`).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    fn text(e: &(dyn std::error::Error + 'static)) -> String {
+        let t = e.to_string();
+        match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|_| t.rfind(" (os error "))
+        {
+            Some(at) => t[..at].to_owned(),
+            None => t,
+        }
+    }
+    let mut s = text(e);
     let mut cur = e.source();
     while let Some(c) = cur {
         s.push_str(": ");
-        s.push_str(&c.to_string());
+        s.push_str(&text(c));
         cur = c.source();
     }
     s

@@ -29,5 +29,6 @@ pub mod hooks;
 mod init;
 pub mod msg;
 pub mod plan;
+pub mod seccomp_listener;
 pub mod spec;
 pub mod store;

@@ -2,7 +2,8 @@
 //! enum per direction over a socketpair, each message a length-prefixed
 //! JSON frame. Errors travel as [`StageError`] values, never as text.
 
-use std::io::{Read, Write};
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -29,6 +30,10 @@ pub enum ToParent {
     /// init made its mounts and waits before `pivot_root`: run the
     /// `prestart` and `createRuntime` hooks.
     RunHooks,
+    /// The seccomp filter is loaded and has a notify listener: its fd
+    /// follows this frame as `SCM_RIGHTS` on one byte
+    /// ([`Channel::recv_fd`]), for the runtime to pass to `listenerPath`.
+    SeccompFd,
     /// init is set up and waits on the exec FIFO.
     Ready,
     /// A step failed; the process exits after sending this.
@@ -203,7 +208,16 @@ impl Channel {
         let len = u32::try_from(body.len()).map_err(|_| ChannelError::Decode("too long".into()))?;
         let mut frame = len.to_le_bytes().to_vec();
         frame.extend_from_slice(&body);
-        (&self.0).write_all(&frame)?;
+        // MSG_NOSIGNAL: a gone peer is EPIPE, never SIGPIPE (init resets
+        // SIGPIPE to its default action before its last steps).
+        let mut rest = &frame[..];
+        while !rest.is_empty() {
+            match rustix::net::send(&self.0, rest, rustix::net::SendFlags::NOSIGNAL) {
+                Ok(n) => rest = &rest[n..],
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(ChannelError::Io(e.into())),
+            }
+        }
         Ok(())
     }
 
@@ -219,6 +233,21 @@ impl Channel {
         let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
         (&self.0).read_exact(&mut body)?;
         serde_json::from_slice(&body).map_err(|e| ChannelError::Decode(e.to_string()))
+    }
+
+    /// Sends `fd` on one byte (after a frame that announces it).
+    pub fn send_fd(&self, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
+        Ok(husk_sys::scm::send_fd(self.0.as_fd(), fd, b"F")?)
+    }
+
+    /// Receives the fd of [`Channel::send_fd`]: exactly its byte, so the
+    /// frames after it stay in the socket.
+    pub fn recv_fd(&self) -> Result<OwnedFd, ChannelError> {
+        match husk_sys::scm::recv_fd_max(self.0.as_fd(), 1) {
+            Ok((fd, data)) if data == b"F" => Ok(fd),
+            Ok(_) => Err(ChannelError::Decode("expected an fd".into())),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -241,6 +270,16 @@ mod tests {
         assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::Failed(err.clone()));
         assert_eq!(a.recv::<ToChild>().unwrap(), ToChild::Go);
         assert_eq!(err.to_string(), "cannot mount /proc: No such device");
+        // An fd between two frames: each side takes exactly its own bytes.
+        let file = std::fs::File::open("/dev/null").unwrap();
+        a.send(&ToParent::SeccompFd).unwrap();
+        a.send_fd(file.as_fd()).unwrap();
+        a.send(&ToParent::Ready).unwrap();
+        assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::SeccompFd);
+        let fd = b.recv_fd().unwrap();
+        assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::Ready);
+        let dev = |f: BorrowedFd<'_>| rustix::fs::fstat(f).map(|s| s.st_rdev).unwrap();
+        assert_eq!(dev(fd.as_fd()), dev(file.as_fd()));
         drop(a);
         assert!(matches!(b.recv::<ToParent>(), Err(ChannelError::Closed)));
     }

@@ -91,6 +91,26 @@ pub fn make_rootless(spec: &mut Value, uid: u32, gid: u32) {
 /// The newest runtime-spec version this runtime implements.
 pub const SPEC_VERSION: &str = "1.2.0";
 
+/// The `seccomp` part of `features`: actions (`SCMP_ACT_NOTIFY` with a
+/// `listenerPath`) and operators, when built with libseccomp.
+fn seccomp_features() -> Value {
+    if !cfg!(feature = "seccomp") {
+        return json!({"enabled": false});
+    }
+    json!({
+        "enabled": true,
+        "actions": [
+            "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
+            "SCMP_ACT_TRAP"
+        ],
+        "operators": [
+            "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+            "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"
+        ]
+    })
+}
+
 /// `features` (runtime-spec `features.md`): what this runtime supports.
 pub fn features() -> Value {
     let caps: Vec<String> = caps::all()
@@ -114,7 +134,7 @@ pub fn features() -> Value {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
-            "seccomp": {"enabled": cfg!(feature = "seccomp")},
+            "seccomp": seccomp_features(),
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false}
         },

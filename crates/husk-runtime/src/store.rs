@@ -219,7 +219,9 @@ impl Store {
     /// the id is taken (mkdir is the atomic test).
     pub fn create(&self, id: &str) -> Result<Locked, StoreError> {
         let dir = self.dir(id)?;
-        std::fs::create_dir_all(&self.root).map_err(io_err(&self.root))?;
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&self.root)
+            .map_err(io_err(&self.root))?;
         match rustix::fs::mkdir(&dir, Mode::from_raw_mode(0o700)) {
             Ok(()) => {}
             Err(rustix::io::Errno::EXIST) => return Err(StoreError::Exists(id.to_owned())),

@@ -1,6 +1,7 @@
 //! File descriptors of the calling process as a whole.
 
 use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use crate::cvt;
 
@@ -20,6 +21,17 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     cvt(ret).map(drop)
 }
 
+/// A close-on-exec duplicate of `fd`, owned by the caller: for an fd a C
+/// library hands out by number and keeps (libseccomp's notify fd).
+/// An `fd` that is not open is `EBADF`.
+pub fn dup_raw(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) reads no memory and leaves `fd` as it
+    // is (an fd number that is not open only gives EBADF).
+    let new = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?;
+    // SAFETY: the kernel returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -27,5 +39,14 @@ mod tests {
         let f = std::fs::File::open("/dev/null").unwrap();
         super::cloexec_from(1000).unwrap();
         drop(f);
+    }
+
+    #[test]
+    fn dup_raw_gives_a_new_fd() {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let d = super::dup_raw(f.as_raw_fd()).unwrap();
+        assert_ne!(d.as_raw_fd(), f.as_raw_fd());
+        assert!(super::dup_raw(-1).is_err());
     }
 }

@@ -65,7 +65,14 @@ pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>, data: &[u8]) -> io::Res
 
 /// Receives one fd (and up to 256 bytes of data) sent by [`send_fd`].
 pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<(OwnedFd, Vec<u8>)> {
-    let mut data = vec![0u8; 256];
+    recv_fd_max(sock, 256)
+}
+
+/// Receives one fd and at most `max` bytes of the data that came with it
+/// (a stream socket keeps the rest for the next read; `max` 1 takes only
+/// the byte that carried the fd).
+pub fn recv_fd_max(sock: BorrowedFd<'_>, max: usize) -> io::Result<(OwnedFd, Vec<u8>)> {
+    let mut data = vec![0u8; max.max(1)];
     let mut iov = libc::iovec {
         iov_base: data.as_mut_ptr().cast(),
         iov_len: data.len(),

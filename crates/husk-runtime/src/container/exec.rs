@@ -143,7 +143,7 @@ fn supervise(chan: &Channel, procs: &mut Procs) -> Result<i32, ContainerError> {
                 pid = Some(p);
             }
             Ok(ToParent::Failed(e)) => failed = Some(e),
-            Ok(ToParent::NeedMaps | ToParent::RunHooks | ToParent::Ready) => {
+            Ok(ToParent::NeedMaps | ToParent::RunHooks | ToParent::SeccompFd | ToParent::Ready) => {
                 return Err(ContainerError::Channel(ChannelError::Closed))
             }
             Err(ChannelError::Closed) => break,

@@ -10,7 +10,7 @@ mod ops;
 mod spawn;
 
 pub use exec::{exec, ExecOptions};
-pub use ops::{events_stats, pause, pids, resume, update, Event};
+pub use ops::{events_stats, pause, pids, resume, update, Event, EventSource};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -111,6 +111,9 @@ pub enum ContainerError {
     /// The container has no cgroup to act on.
     #[error("container \"{0}\" has no cgroup")]
     NoCgroup(String),
+    /// `linux.seccomp.listenerPath` is unusable or unreachable.
+    #[error(transparent)]
+    SeccompListener(#[from] crate::seccomp_listener::ListenerError),
     /// `delete --force` could not stop the container.
     #[error("container \"{0}\" did not stop after SIGKILL")]
     Unkillable(String),
@@ -160,6 +163,8 @@ impl CreateOptions {
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
+    let listener = crate::seccomp_listener::check(&bundle.spec)?;
+    crate::init::check_seccomp(&bundle.spec).map_err(ContainerError::Init)?;
     let console = connect_console(
         opts.console_socket.as_deref(),
         bundle.spec.process().as_ref(),
@@ -186,7 +191,20 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     let dir_path = locked.unlock();
     let has_cgroup = cgroup.is_some();
     let runtime_hooks = |pid| runtime_hooks(&saved_state(opts, &bundle, pid, has_cgroup));
-    let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref(), &runtime_hooks)?;
+    // init's seccomp notify fd, to `listenerPath` with the state (`creating`).
+    let seccomp_fd = |pid, fd: std::os::fd::OwnedFd| {
+        let saved = saved_state(opts, &bundle, pid, has_cgroup);
+        let state = crate::seccomp_listener::process_state(
+            &bundle.spec,
+            pid,
+            &saved.state(Status::Creating),
+        );
+        let path = listener.ok_or(ContainerError::Channel(ChannelError::Decode(
+            "a seccomp fd with no listenerPath".into(),
+        )))?;
+        Ok(crate::seccomp_listener::send(path, &state, &fd)?)
+    };
+    let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref(), &runtime_hooks, &seccomp_fd)?;
     let locked = store.relock(dir_path)?;
     let saved = saved_state(opts, &bundle, pid, has_cgroup);
     locked.save(&saved)?;
@@ -233,23 +251,40 @@ fn state_json(saved: &Saved, status: Status) -> String {
     serde_json::to_string(&saved.state(status)).unwrap_or_default()
 }
 
-/// The cgroup of a container: `linux.cgroupsPath`, or `/husk/ID`. Skipped
-/// for an unprivileged caller that asked for neither a path nor resources.
+/// The cgroup of a container: `linux.cgroupsPath`, or `/husk/ID`. An
+/// unprivileged caller with no delegated cgroup (making it is refused) and
+/// no `linux.resources` gets none: a one-line warning, as rootless runc.
 fn make_cgroup(id: &str, spec: &Spec) -> Result<Option<CgroupGuard>, ContainerError> {
     let linux = spec.linux().clone().unwrap_or_default();
     let path = match linux.cgroups_path() {
         Some(p) => CgroupPath::parse(&p.to_string_lossy())?,
-        None if !rustix::process::geteuid().is_root() && linux.resources().is_none() => {
-            return Ok(None)
-        }
         None => CgroupPath::for_container(id)?,
     };
     let hier = Hierarchies::detect()?;
-    let cg = CgroupGuard::new(Cgroup::create(&hier, &path)?);
+    let cg = match Cgroup::create(&hier, &path) {
+        Ok(cg) => CgroupGuard::new(cg),
+        Err(e) if not_delegated(&e) && linux.resources().is_none() => {
+            eprintln!(
+                "husk: warning: no cgroup delegated to this user, running without one ({})",
+                hooks::chain(&e)
+            );
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(res) = linux.resources() {
         cg.apply(&with_default_devices(res, &linux))?;
     }
     Ok(Some(cg))
+}
+
+/// Whether an unprivileged caller was refused a cgroup directory.
+fn not_delegated(e: &husk_cgroup::CgroupError) -> bool {
+    let denied = |s: &std::io::Error| {
+        s.kind() == std::io::ErrorKind::PermissionDenied || s.raw_os_error() == Some(libc::EROFS)
+    };
+    !rustix::process::geteuid().is_root()
+        && matches!(e, husk_cgroup::CgroupError::Create { source, .. } if denied(source))
 }
 
 /// `resources` with allow rules appended for the default devices, the

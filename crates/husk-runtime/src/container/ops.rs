@@ -52,13 +52,57 @@ pub fn update(store: &Store, id: &str, resources: &LinuxResources) -> Result<(),
 /// One event of `events`, fields in runc's order.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Event {
-    /// `stats`.
+    /// `stats` or `oom`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The container.
     pub id: String,
-    /// The statistics, with runc's field names.
+    /// The statistics, with runc's field names (none for `oom`).
+    #[serde(skip_serializing_if = "Value::is_null")]
     pub data: Value,
+}
+
+/// What `events` watches: a live container's cgroup, opened once, and its
+/// OOM kill count when last looked at.
+#[derive(Debug)]
+pub struct EventSource {
+    id: String,
+    cgroup: Cgroup,
+    oom_kills: u64,
+}
+
+impl EventSource {
+    /// Opens the cgroup of a created, running or paused container; the OOM
+    /// kills before now are not reported.
+    pub fn open(store: &Store, id: &str) -> Result<EventSource, ContainerError> {
+        let cgroup = cgroup_of(store, id, LIVE, "cannot watch its events")?;
+        let oom_kills = cgroup.oom_kills()?.unwrap_or(0);
+        Ok(EventSource {
+            id: id.to_owned(),
+            cgroup,
+            oom_kills,
+        })
+    }
+
+    /// One `oom` event (`{"type":"oom","id":ID}`, runc's) per OOM kill
+    /// since the last call.
+    pub fn ooms(&mut self) -> Result<Vec<Event>, ContainerError> {
+        let now = self.cgroup.oom_kills()?.unwrap_or(0);
+        let new = now.saturating_sub(self.oom_kills);
+        self.oom_kills = now;
+        Ok((0..new)
+            .map(|_| Event {
+                kind: "oom",
+                id: self.id.clone(),
+                data: Value::Null,
+            })
+            .collect())
+    }
+
+    /// A `stats` event, as [`events_stats`].
+    pub fn stats(&self) -> Result<Event, ContainerError> {
+        stats_event(&self.cgroup, &self.id)
+    }
 }
 
 /// `events --stats`: one runc stats event,
@@ -66,6 +110,10 @@ pub struct Event {
 /// runc's field names for what husk-cgroup reads.
 pub fn events_stats(store: &Store, id: &str) -> Result<Event, ContainerError> {
     let cg = cgroup_of(store, id, LIVE, "cannot read its stats")?;
+    stats_event(&cg, id)
+}
+
+fn stats_event(cg: &Cgroup, id: &str) -> Result<Event, ContainerError> {
     let s = cg.stats()?;
     let mut data = serde_json::Map::new();
     if let Some(cpu) = s.cpu {

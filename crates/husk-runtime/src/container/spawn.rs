@@ -54,11 +54,13 @@ impl Drop for Procs {
 /// Runs in: the runtime; host namespaces, privileged; a child subreaper, so
 /// init becomes its child when the joiner exits. Returns init's host pid
 /// and the guard over the processes. `hooks` runs the runtime's hooks when
-/// init asks (given init's pid; it returns the state JSON for init's).
+/// init asks (given init's pid; it returns the state JSON for init's);
+/// `seccomp_fd` takes init's seccomp notify fd (given init's pid).
 pub(super) fn spawn(
     ctx: &Context,
     cgroup: Option<&Cgroup>,
     hooks: &dyn Fn(i32) -> Result<String, ContainerError>,
+    seccomp_fd: &dyn Fn(i32, OwnedFd) -> Result<(), ContainerError>,
 ) -> Result<(i32, Procs), ContainerError> {
     let (ours, theirs) = Channel::pair().map_err(ContainerError::Fork)?;
     let mut procs = Procs::default();
@@ -76,7 +78,7 @@ pub(super) fn spawn(
         cg.join(joiner_pid.unsigned_abs())?;
     }
     ours.send(&ToChild::Go).map_err(ContainerError::Channel)?;
-    let init = supervise(&ours, joiner_pid, &ctx.plan, &mut procs, hooks)?;
+    let init = supervise(&ours, joiner_pid, &ctx.plan, &mut procs, hooks, seccomp_fd)?;
     if ctx.plan.second_fork {
         reap(joiner)?;
         procs.pids.retain(|p| *p != joiner);
@@ -91,6 +93,7 @@ fn supervise(
     plan: &Plan,
     procs: &mut Procs,
     hooks: &dyn Fn(i32) -> Result<String, ContainerError>,
+    seccomp_fd: &dyn Fn(i32, OwnedFd) -> Result<(), ContainerError>,
 ) -> Result<i32, ContainerError> {
     let mut init = None;
     loop {
@@ -114,6 +117,10 @@ fn supervise(
                 let state = hooks(init.ok_or(ContainerError::InitDied)?)?;
                 chan.send(&ToChild::HooksDone(state))
                     .map_err(ContainerError::Channel)?;
+            }
+            ToParent::SeccompFd => {
+                let fd = chan.recv_fd().map_err(ContainerError::Channel)?;
+                seccomp_fd(init.ok_or(ContainerError::InitDied)?, fd)?;
             }
             ToParent::Ready => return init.ok_or(ContainerError::InitDied),
             ToParent::Failed(e) => return Err(ContainerError::Init(e)),

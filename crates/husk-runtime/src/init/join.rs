@@ -14,7 +14,7 @@ use std::convert::Infallible;
 use husk_ns::enter::{Request, Source};
 use oci_spec::runtime::Spec;
 
-use super::{console, exec, expect, fail, mark_fds_cloexec, security};
+use super::{console, exec, expect, fail, mark_fds_cloexec, seccomp, security};
 use crate::msg::{Channel, StageError, Step, ToChild};
 
 /// What an exec'd process needs: the container's config with `process`
@@ -85,14 +85,26 @@ fn exec_process_stage(ctx: &ExecContext) -> Result<Infallible, StageError> {
         console::setup(socket, process.console_size().as_ref())?;
     }
     let program = exec::Program::find(process)?;
-    super::seccomp_while_privileged(&ctx.spec)?;
+    // Without no_new_privs the filter needs privileges: loaded before the
+    // switch (as init does). No notify fd is passed on for an exec'd process.
+    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp(process), None)?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
         process.user().umask().unwrap_or(0o022),
     ));
-    super::no_new_privs_and_seccomp(&ctx.spec)?;
+    if nnp(process) {
+        rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
+    }
+    super::unblock_all_signals()?;
+    if !seccomp_loaded {
+        seccomp::load(&ctx.spec)?;
+    }
     Err(program.exec())
+}
+
+fn nnp(process: &oci_spec::runtime::Process) -> bool {
+    process.no_new_privileges().unwrap_or(false)
 }
 
 fn fail_io(step: Step) -> impl Fn(std::io::Error) -> StageError {

@@ -22,6 +22,8 @@ mod rootfs;
 mod seccomp;
 mod security;
 
+pub(crate) use seccomp::check as check_seccomp;
+
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -169,7 +171,8 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
         console::setup(socket, process.console_size().as_ref())?;
     }
     let program = exec::Program::find(process)?;
-    seccomp_while_privileged(&ctx.spec)?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp, Some(chan))?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
@@ -177,42 +180,14 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     ));
     chan.send(&ToParent::Ready).map_err(channel_err)?;
     exec::wait_for_start(&ctx.fifo, || start_hooks(ctx, state.as_deref()))?;
-    no_new_privs_and_seccomp(&ctx.spec)?;
-    Err(program.exec())
-}
-
-/// Without `noNewPrivileges`, loading a seccomp filter needs
-/// `CAP_SYS_ADMIN` (`seccomp(2)`), so it is loaded before the user and
-/// capability switch drops it, as runc does (podman's configs are like
-/// that); the steps after it (user switch, FIFO, exec) are in every sane
-/// profile. With `noNewPrivileges` this does nothing.
-fn seccomp_while_privileged(spec: &Spec) -> Result<(), StageError> {
-    if no_new_privs(spec) {
-        return Ok(());
-    }
-    seccomp::load(spec)
-}
-
-/// The last steps before `execve`: `noNewPrivileges`, every signal back to
-/// its default and unblocked, and (with `noNewPrivileges`) the seccomp
-/// filter, as late as possible.
-fn no_new_privs_and_seccomp(spec: &Spec) -> Result<(), StageError> {
-    let nnp = no_new_privs(spec);
     if nnp {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
     unblock_all_signals()?;
-    if nnp {
-        seccomp::load(spec)?;
+    if !seccomp_loaded {
+        seccomp::load(&ctx.spec)?;
     }
-    Ok(())
-}
-
-fn no_new_privs(spec: &Spec) -> bool {
-    spec.process()
-        .as_ref()
-        .and_then(|p| p.no_new_privileges())
-        .unwrap_or(false)
+    Err(program.exec())
 }
 
 /// Before `pivot_root`: asks the runtime to run the `prestart` and

@@ -1,8 +1,85 @@
-//! `linux.seccomp` as a libseccomp filter, loaded just before `execve`.
+//! `linux.seccomp` as a libseccomp filter, loaded just before `execve`;
+//! or, with a notify listener, earlier, while init can still send the
+//! notify fd to the runtime.
 
 use oci_spec::runtime::Spec;
 
-use crate::msg::{StageError, Step};
+use crate::msg::{Channel, StageError, Step, ToParent};
+
+/// Loads the filter before init gives up its privileges, where that is
+/// needed; returns whether it did (else [`load`] does, just before exec).
+///
+/// Runs in init (or an exec'd process) before it switches to the
+/// container's user and capabilities, in two cases, as runc:
+/// - `noNewPrivileges` is off: without no_new_privs, loading a filter
+///   needs `CAP_SYS_ADMIN`, which the user process usually lacks;
+/// - a notify listener (`listenerPath` and an `SCMP_ACT_NOTIFY` action)
+///   and a `chan` to the runtime: the notify fd is sent back over it
+///   (`SeccompFd`, then the fd on one byte) while the runtime, which alone
+///   can reach the socket on the host, still listens.
+#[cfg(feature = "seccomp")]
+pub(super) fn load_early(
+    spec: &Spec,
+    nnp: bool,
+    chan: Option<&Channel>,
+) -> Result<bool, StageError> {
+    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
+        return Ok(false);
+    };
+    let listener = sc.listener_path().is_some() && crate::seccomp_listener::uses_notify(&sc);
+    let chan = chan.filter(|_| listener);
+    if nnp && chan.is_none() {
+        return Ok(false);
+    }
+    let f = build(&sc)?;
+    f.load().map_err(|e| fail("load", &e.to_string()))?;
+    if let Some(chan) = chan {
+        let raw = f
+            .get_notify_fd()
+            .map_err(|e| fail("notify fd", &e.to_string()))?;
+        // libseccomp keeps its fd (close-on-exec from the kernel); ours is
+        // a dup, closed once sent.
+        let fd = husk_sys::fds::dup_raw(raw)
+            .map_err(|e| StageError::new(Step::Seccomp, "notify fd", e))?;
+        let lost = |_| {
+            StageError::new(
+                Step::Channel,
+                "runtime",
+                std::io::Error::from_raw_os_error(libc::EPIPE),
+            )
+        };
+        chan.send(&ToParent::SeccompFd).map_err(lost)?;
+        chan.send_fd(std::os::fd::AsFd::as_fd(&fd)).map_err(lost)?;
+    }
+    Ok(true)
+}
+
+/// Without the `seccomp` feature there is no filter to load early.
+#[cfg(not(feature = "seccomp"))]
+pub(super) fn load_early(
+    _spec: &Spec,
+    _nnp: bool,
+    _chan: Option<&Channel>,
+) -> Result<bool, StageError> {
+    Ok(false)
+}
+
+/// Builds the config's filter without loading it: what `create` checks
+/// before it forks, so a bad filter is its one-line error, not init's
+/// after `start`.
+#[cfg(feature = "seccomp")]
+pub(crate) fn check(spec: &Spec) -> Result<(), StageError> {
+    match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(sc) => build(sc).map(drop),
+        None => Ok(()),
+    }
+}
+
+/// Without the `seccomp` feature: see [`load`].
+#[cfg(not(feature = "seccomp"))]
+pub(crate) fn check(spec: &Spec) -> Result<(), StageError> {
+    load(spec)
+}
 
 /// Loads the config's seccomp filter, if it has one.
 #[cfg(feature = "seccomp")]

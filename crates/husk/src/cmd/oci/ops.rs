@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use husk_runtime::container;
 use husk_runtime::store::Status;
@@ -235,8 +235,9 @@ fn duration(s: &str) -> anyhow::Result<Duration> {
 }
 
 /// `events [--stats] [--interval D] ID`: with `--stats` one stats event;
-/// else one every interval (5s by default) until the container stops.
-/// OOM events are not reported yet.
+/// else a stats event every interval (5s by default) and an `oom` event for
+/// each OOM kill (the cgroup's count, looked at every 100 ms), until the
+/// container stops.
 pub(super) fn events(g: &Globals, prog: &Prog, argv: Vec<OsString>) -> Outcome {
     let mut once = false;
     let mut interval = Duration::from_secs(5);
@@ -252,21 +253,43 @@ pub(super) fn events(g: &Globals, prog: &Prog, argv: Vec<OsString>) -> Outcome {
         return Ok(Exit::OK);
     };
     let id = one_id(prog, &ops)?;
+    if once {
+        println!(
+            "{}",
+            serde_json::to_string(&container::events_stats(&g.store, &id)?)?
+        );
+        return Ok(Exit::OK);
+    }
+    let mut source = container::EventSource::open(&g.store, &id)?;
     let stopped = || container::state(&g.store, &id).is_ok_and(|s| s.status == Status::Stopped);
+    let tick = Duration::from_millis(100);
+    let mut next_stats = Instant::now();
     loop {
-        match container::events_stats(&g.store, &id) {
-            Ok(event) => println!("{}", serde_json::to_string(&event)?),
-            // It stopped between two events: the stream ends there.
-            Err(_) if !once && stopped() => return Ok(Exit::OK),
+        // Looked at before the OOM count: a kill is counted before the
+        // killed init is gone, so the last look still sees it.
+        let done = stopped();
+        match source.ooms() {
+            Ok(events) => {
+                for event in events {
+                    println!("{}", serde_json::to_string(&event)?);
+                }
+            }
+            // The cgroup went with the container (`delete`): the end.
+            Err(_) if done || stopped() => return Ok(Exit::OK),
             Err(e) => return Err(e.into()),
         }
-        if once {
+        if done {
             return Ok(Exit::OK);
         }
-        std::thread::sleep(interval);
-        if stopped() {
-            return Ok(Exit::OK);
+        if Instant::now() >= next_stats {
+            match source.stats() {
+                Ok(event) => println!("{}", serde_json::to_string(&event)?),
+                Err(_) if stopped() => return Ok(Exit::OK),
+                Err(e) => return Err(e.into()),
+            }
+            next_stats = Instant::now() + interval;
         }
+        std::thread::sleep(tick.min(next_stats.saturating_duration_since(Instant::now())));
     }
 }
 
