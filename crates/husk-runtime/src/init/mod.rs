@@ -163,13 +163,14 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
         process.user().umask().unwrap_or(0o022),
     ));
+    let filter = seccomp::prepare(&ctx.spec)?;
     chan.send(&ToParent::Ready).map_err(channel_err)?;
     exec::wait_for_start(&ctx.fifo, || start_hooks(ctx, state.as_deref()))?;
     if process.no_new_privileges().unwrap_or(false) {
         rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
     }
     unblock_all_signals()?;
-    seccomp::load(&ctx.spec)?;
+    filter.load()?;
     Err(program.exec())
 }
 

@@ -70,9 +70,15 @@ pub(super) fn prepare(ctx: &Context) -> Result<(), StageError> {
 /// with `--no-pivot` a move and `chroot`).
 pub(super) fn enter(ctx: &Context) -> Result<(), StageError> {
     if ctx.no_pivot {
-        move_root(&ctx.rootfs)
+        move_root(&ctx.rootfs)?;
     } else {
-        pivot_root(&ctx.rootfs)
+        pivot_root(&ctx.rootfs)?;
+    }
+    // The new `/` gets `rootfsPropagation` itself (runc does the same).
+    match root_propagation(ctx) {
+        Some(flags) => rustix::mount::mount_change("/", flags | MountPropagationFlags::REC)
+            .map_err(err(Step::Propagation, Path::new("/"))),
+        None => Ok(()),
     }
 }
 
@@ -106,19 +112,68 @@ pub(super) fn finish(ctx: &Context) -> Result<(), StageError> {
 /// `/` becomes private (or `linux.rootfsPropagation`) recursively, so
 /// nothing the container mounts shows on the host.
 fn set_root_propagation(ctx: &Context) -> Result<(), StageError> {
-    let wanted = ctx
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.rootfs_propagation().clone());
-    let flags = match wanted.as_deref() {
-        Some("shared") | Some("rshared") => MountPropagationFlags::SHARED,
-        Some("slave") | Some("rslave") => MountPropagationFlags::DOWNSTREAM,
-        Some("unbindable") | Some("runbindable") => MountPropagationFlags::UNBINDABLE,
-        _ => MountPropagationFlags::PRIVATE,
-    };
+    let flags = root_propagation(ctx).unwrap_or(MountPropagationFlags::PRIVATE);
     rustix::mount::mount_change("/", flags | MountPropagationFlags::REC)
-        .map_err(err(Step::Propagation, Path::new("/")))
+        .map_err(err(Step::Propagation, Path::new("/")))?;
+    if flags.contains(MountPropagationFlags::SHARED) {
+        make_parent_private(&ctx.rootfs)?;
+    }
+    Ok(())
+}
+
+/// `linux.rootfsPropagation` as flags, if the config sets it.
+fn root_propagation(ctx: &Context) -> Option<MountPropagationFlags> {
+    let linux = ctx.spec.linux().as_ref()?;
+    Some(match linux.rootfs_propagation().as_deref()? {
+        "shared" | "rshared" => MountPropagationFlags::SHARED,
+        "slave" | "rslave" => MountPropagationFlags::DOWNSTREAM,
+        "unbindable" | "runbindable" => MountPropagationFlags::UNBINDABLE,
+        _ => MountPropagationFlags::PRIVATE,
+    })
+}
+
+/// With a shared `/`, the mount holding the rootfs is made private (not
+/// recursively), as runc does: `pivot_root(2)` refuses a new root whose
+/// parent mount is shared, and the rootfs bind would show on the host.
+fn make_parent_private(rootfs: &Path) -> Result<(), StageError> {
+    let fail = io_err(Step::Propagation, rootfs);
+    let real = std::fs::canonicalize(rootfs).map_err(&fail)?;
+    let table = std::fs::read_to_string("/proc/self/mountinfo").map_err(&fail)?;
+    let parent = table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape_mount_point)
+        .filter(|m| real.starts_with(m))
+        .max_by_key(|m| m.as_os_str().len())
+        .unwrap_or_else(|| "/".into());
+    rustix::mount::mount_change(&parent, MountPropagationFlags::PRIVATE)
+        .map_err(err(Step::Propagation, &parent))
+}
+
+/// A mountinfo mount point with its octal escapes (`\040` for a space)
+/// decoded.
+fn unescape_mount_point(field: &str) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], octal) {
+            (b'\\', Some(d)) => {
+                let v = d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                out.push(u8::try_from(v).unwrap_or(b'?'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    std::ffi::OsString::from_vec(out).into()
 }
 
 /// `mount(2)` of a filesystem with its data string (empty for none).
@@ -436,4 +491,22 @@ fn readonly_path(path: &Path) -> Result<(), StageError> {
     }
     rustix::mount::mount_bind_recursive(path, path).map_err(err(Step::Mount, path))?;
     remount_readonly(path, path, MountFlags::empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mountinfo_escapes() {
+        for (field, want) in [
+            ("/a\\040b", "/a b"),
+            ("/tab\\011x\\134", "/tab\tx\\"),
+            ("/plain", "/plain"),
+            ("/odd\\9", "/odd\\9"),
+        ] {
+            assert_eq!(
+                super::unescape_mount_point(field),
+                std::path::Path::new(want)
+            );
+        }
+    }
 }

@@ -5,24 +5,56 @@ use oci_spec::runtime::Spec;
 use crate::msg::{StageError, Step};
 
 /// Loads the config's seccomp filter, if it has one.
-#[cfg(feature = "seccomp")]
 pub(super) fn load(spec: &Spec) -> Result<(), StageError> {
+    prepare(spec)?.load()
+}
+
+/// The config's filter, compiled but not loaded yet: init compiles it
+/// before it reports `Ready`, so a filter libseccomp refuses fails
+/// `create` (nothing left behind) rather than `start`.
+pub(super) struct Filter {
+    #[cfg(feature = "seccomp")]
+    ctx: Option<libseccomp::ScmpFilterContext>,
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Filter")
+    }
+}
+
+/// Compiles the config's seccomp filter, if it has one.
+#[cfg(feature = "seccomp")]
+pub(super) fn prepare(spec: &Spec) -> Result<Filter, StageError> {
     let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
-        return Ok(());
+        return Ok(Filter { ctx: None });
     };
-    build(&sc)?.load().map_err(|e| fail("load", &e.to_string()))
+    Ok(Filter {
+        ctx: Some(build(&sc)?),
+    })
 }
 
 /// Without the `seccomp` feature a config asking for a filter is refused.
 #[cfg(not(feature = "seccomp"))]
-pub(super) fn load(spec: &Spec) -> Result<(), StageError> {
+pub(super) fn prepare(spec: &Spec) -> Result<Filter, StageError> {
     if spec.linux().as_ref().is_some_and(|l| l.seccomp().is_some()) {
         return Err(fail(
             "linux.seccomp",
             "husk was built without the seccomp feature",
         ));
     }
-    Ok(())
+    Ok(Filter {})
+}
+
+impl Filter {
+    /// Loads it into the calling thread (just before `execve`).
+    pub(super) fn load(self) -> Result<(), StageError> {
+        #[cfg(feature = "seccomp")]
+        if let Some(ctx) = self.ctx {
+            ctx.load().map_err(|e| fail("load", &e.to_string()))?;
+        }
+        Ok(())
+    }
 }
 
 fn fail(what: &str, why: &str) -> StageError {
