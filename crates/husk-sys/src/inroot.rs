@@ -89,7 +89,9 @@ impl Root {
     pub fn mkdir_all(&self, path: impl AsRef<Path>, mode: u32) -> io::Result<OwnedFd> {
         let path = path.as_ref();
         match self.openat2(path, OFlags::PATH | OFlags::DIRECTORY) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.make(path, Last::Dir, mode),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                self.make_missing(path, Last::Dir, mode)
+            }
             done => done,
         }
     }
@@ -100,7 +102,9 @@ impl Root {
     pub fn create_file(&self, path: impl AsRef<Path>, mode: u32) -> io::Result<OwnedFd> {
         let path = path.as_ref();
         match self.resolve(path) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.make(path, Last::File, mode),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                self.make_missing(path, Last::File, mode)
+            }
             done => done,
         }
     }
@@ -128,6 +132,32 @@ impl Root {
                 Err(Errno::AGAIN) if tries < 16 => tries += 1,
                 done => return done.map_err(Into::into),
             }
+        }
+    }
+
+    /// Makes `path`, which does not resolve. The usual case, only the last
+    /// component missing under an existing directory, costs one `openat2`
+    /// of the parent, a `mkdirat` (or an `O_CREAT` open) and an open;
+    /// anything else (a missing parent, a dangling symlink in the way)
+    /// takes the walk of [`Root::make`].
+    fn make_missing(&self, path: &Path, last: Last, mode: u32) -> io::Result<OwnedFd> {
+        let bytes = path.as_os_str().as_bytes();
+        let trimmed = &bytes[..bytes.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1)];
+        let (parent, name) = match trimmed.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
+            None => (&b""[..], trimmed),
+        };
+        if name.is_empty() || name == b"." || name == b".." {
+            return self.make(path, last, mode);
+        }
+        let parent = Path::new(OsStr::from_bytes(parent));
+        let Ok(dir) = self.openat2(parent, OFlags::PATH | OFlags::DIRECTORY) else {
+            return self.make(path, last, mode);
+        };
+        match make_leaf(dir.as_fd(), OsStr::from_bytes(name), last, mode) {
+            Ok(fd) => Ok(fd),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => self.make(path, last, mode),
+            Err(e) => Err(e),
         }
     }
 
@@ -200,6 +230,23 @@ fn names(path: &[u8]) -> Vec<OsString> {
         .filter(|c| !c.is_empty() && *c != b".")
         .map(|c| OsStr::from_bytes(c).to_owned())
         .collect()
+}
+
+/// Makes `name` in `dir` (as `kind`) and opens it without following it;
+/// `EEXIST` when something is there already.
+fn make_leaf(dir: BorrowedFd<'_>, name: &OsStr, kind: Last, mode: u32) -> io::Result<OwnedFd> {
+    let mode = Mode::from_raw_mode(mode);
+    match kind {
+        Last::Dir => {
+            rustix::fs::mkdirat(dir, name, mode)?;
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            Ok(rustix::fs::openat(dir, name, flags, Mode::empty())?)
+        }
+        Last::File => {
+            let flags = OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            Ok(rustix::fs::openat(dir, name, flags, mode)?)
+        }
+    }
 }
 
 /// Opens `name` in `dir` without following it; makes it (as `kind`) when
@@ -334,8 +381,11 @@ mod tests {
                 "{path}"
             );
         }
-        // Through the dangling absolute link: made inside, under its target.
-        let inside = r.join(host.path().strip_prefix("/").unwrap()).join("m");
+        // The dangling absolute link itself, then through it: made inside,
+        // at its target.
+        let target = r.join(host.path().strip_prefix("/").unwrap());
+        assert_eq!(where_is(&root.mkdir_all("/abs", 0o755).unwrap()), target);
+        let inside = target.join("m");
         assert_eq!(where_is(&root.mkdir_all("/abs/m", 0o755).unwrap()), inside);
         assert_eq!(
             std::fs::read_dir(host.path()).unwrap().count(),

@@ -194,3 +194,31 @@ fn a_symlink_loop_as_mount_destination_fails_cleanly() {
     );
     c.assert_gone();
 }
+
+/// `rootfsPropagation: rshared` (pivot_root refuses a shared parent mount:
+/// the mount holding the rootfs is made private first, as runc does): the
+/// container runs, its `/` is shared, and nothing of it shows on the host.
+#[test]
+fn rootfs_propagation_shared_pivots() {
+    setup!();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "awk '$5 == \"/\" {print $7}' /proc/self/mountinfo",
+    ]);
+    b.config["linux"]["rootfsPropagation"] = json!("rshared");
+    b.save();
+    let c = b.container("rootfs-rshared");
+    let out = c.run(&[]);
+    assert!(
+        out.status.success(),
+        "run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tag = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        tag.starts_with("shared:"),
+        "/ is not shared in the container: {tag:?}"
+    );
+    c.assert_gone();
+}
