@@ -68,6 +68,43 @@ fn trapped_bundle(host: &Path, args: &[&str]) -> (Bundle, tempfile::TempDir) {
     (b, src)
 }
 
+/// The same bundle in a user namespace (host ids 200000+), where device
+/// nodes are binds of the host's: the config and ownership as
+/// `oci_probe.rs` sets them up.
+fn in_user_namespace(b: &mut Bundle, src: &Path, host: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // A node is bound from the host's path of the same name: only real
+    // ones here; the image's link at that path must not be followed.
+    let rootfs = b.path().join("rootfs");
+    symlink(host.join("victim"), rootfs.join("dev/full")).unwrap();
+    let c = &mut b.config;
+    c["linux"]["devices"] = json!([
+        {"path": "/dev/full", "type": "c", "major": 1, "minor": 7, "fileMode": 438, "uid": 4242, "gid": 4242},
+    ]);
+    let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+    ns.push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    mounts.retain(|m| m["type"] != "cgroup");
+    for m in mounts.iter_mut() {
+        if m["type"] == "sysfs" {
+            *m = json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+        }
+    }
+    c["linux"]["resources"] = json!(null);
+    b.save();
+    for dir in [b.path(), src] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let st = std::process::Command::new("chown")
+        .args(["-hR", "200000:200000"])
+        .arg(b.path().join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
 fn mountinfo_points(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| l.split(' ').nth(4).map(str::to_owned))
@@ -77,13 +114,28 @@ fn mountinfo_points(text: &str) -> Vec<String> {
 #[test]
 fn symlinks_in_the_image_cannot_reach_the_host() {
     setup!();
+    check_traps(false, "rootfs-traps");
+}
+
+/// In a user namespace the device nodes are binds: the links at their
+/// paths are replaced the same way.
+#[test]
+fn symlinks_in_the_image_cannot_reach_the_host_in_a_user_namespace() {
+    setup!();
+    check_traps(true, "rootfs-traps-userns");
+}
+
+fn check_traps(userns: bool, tag: &str) {
     let host = host_dir();
     let h = host.path().display().to_string();
     // A host file a followed chown would hand to uid 4242.
     std::fs::write(host.path().join("victim"), "host\n").unwrap();
-    let (b, _src) = trapped_bundle(host.path(), &["sleep", "1000"]);
+    let (mut b, src) = trapped_bundle(host.path(), &["sleep", "1000"]);
+    if userns {
+        in_user_namespace(&mut b, src.path(), host.path());
+    }
     let rootfs = b.path().join("rootfs");
-    let c = b.container("rootfs-traps");
+    let c = b.container(tag);
     let out = c.create();
     assert!(
         out.status.success(),
@@ -111,19 +163,33 @@ fn symlinks_in_the_image_cannot_reach_the_host() {
         );
     }
     assert!(r.join("file").is_file());
-    let evildev = r.join("evildev").metadata().unwrap();
-    assert!(evildev.file_type().is_char_device());
-    assert_eq!(evildev.rdev(), rustix::fs::makedev(1, 5));
-    // The device paths that were links are now the nodes themselves.
+    // The device paths that were links are now the nodes themselves (in a
+    // user namespace: files with the host's node bound on them, in the
+    // container's mount namespace only).
     let null = rootfs.join("dev/null").symlink_metadata().unwrap();
-    assert!(
-        null.file_type().is_char_device(),
-        "dev/null replaced by the node"
-    );
-    assert_eq!(null.rdev(), rustix::fs::makedev(1, 3));
-    let owned = rootfs.join("dev/owned").symlink_metadata().unwrap();
-    assert!(owned.file_type().is_char_device());
-    assert_eq!((owned.uid(), owned.gid()), (4242, 4242));
+    if userns {
+        assert!(
+            null.file_type().is_file(),
+            "dev/null replaced by a mount point"
+        );
+        let full = rootfs.join("dev/full").symlink_metadata().unwrap();
+        assert!(
+            full.file_type().is_file(),
+            "dev/full replaced by a mount point"
+        );
+    } else {
+        assert!(
+            null.file_type().is_char_device(),
+            "dev/null replaced by the node"
+        );
+        assert_eq!(null.rdev(), rustix::fs::makedev(1, 3));
+        let evildev = r.join("evildev").metadata().unwrap();
+        assert!(evildev.file_type().is_char_device());
+        assert_eq!(evildev.rdev(), rustix::fs::makedev(1, 5));
+        let owned = rootfs.join("dev/owned").symlink_metadata().unwrap();
+        assert!(owned.file_type().is_char_device());
+        assert_eq!((owned.uid(), owned.gid()), (4242, 4242));
+    }
 
     // The container's own mount table: the binds and the tmpfs are at the
     // resolved paths inside its root.

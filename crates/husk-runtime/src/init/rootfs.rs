@@ -366,7 +366,9 @@ fn make_devices(ctx: &Context, root: &Root) -> Result<(), StageError> {
             ),
         };
         let (dir, name) = make_device(root, d.path(), d.path(), &node, bind)?;
-        if d.uid().is_some() || d.gid().is_some() {
+        // A bound node is the host's own: its owner stays (as with runc);
+        // a chown would go through the mount to the host's inode.
+        if !bind && (d.uid().is_some() || d.gid().is_some()) {
             let uid = d.uid().map(rustix::process::Uid::from_raw);
             let gid = d.gid().map(rustix::process::Gid::from_raw);
             rustix::fs::chownat(&dir, &name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
