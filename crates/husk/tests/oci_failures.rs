@@ -155,6 +155,24 @@ fn runtime_stages_fail_cleanly() {
             "cannot set cpu.period",
         ),
         case(
+            "cpu-rt",
+            |c, _| {
+                c["linux"]["resources"]["cpu"] =
+                    json!({"realtimeRuntime": 2_000_000_000_i64, "realtimePeriod": 1_000_000})
+            },
+            "cannot set cpu.realtimeRuntime",
+        ),
+        case(
+            "memory-limit",
+            |c, _| c["linux"]["resources"]["memory"] = json!({"limit": -5}),
+            "cannot set memory.limit",
+        ),
+        case(
+            "network",
+            |c, _| c["linux"]["resources"]["network"] = json!({"classID": 1}),
+            "not supported",
+        ),
+        case(
             "cpuset-mems",
             |c, _| c["linux"]["resources"]["cpu"] = json!({"mems": "99"}),
             "cannot set cpu.mems",
