@@ -262,29 +262,32 @@ fn a_symlink_loop_as_mount_destination_fails_cleanly() {
 }
 
 /// `rootfsPropagation: rshared` (pivot_root refuses a shared parent mount:
-/// the mount holding the rootfs is made private first, as runc does): the
-/// container runs, its `/` is shared, and nothing of it shows on the host.
+/// the mount holding the rootfs is made private first, as runc does) and
+/// `runbindable` (a bind from an unbindable mount is refused): the
+/// container runs, its `/` has that propagation, and nothing is left.
 #[test]
-fn rootfs_propagation_shared_pivots() {
+fn rootfs_propagation_shared_and_unbindable_pivot() {
     setup!();
-    let mut b = Bundle::new(&[
-        "sh",
-        "-c",
-        "awk '$5 == \"/\" {print $7}' /proc/self/mountinfo",
-    ]);
-    b.config["linux"]["rootfsPropagation"] = json!("rshared");
-    b.save();
-    let c = b.container("rootfs-rshared");
-    let out = c.run(&[]);
-    assert!(
-        out.status.success(),
-        "run: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tag = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        tag.starts_with("shared:"),
-        "/ is not shared in the container: {tag:?}"
-    );
-    c.assert_gone();
+    for (value, tag) in [("rshared", "shared:"), ("runbindable", "unbindable")] {
+        let mut b = Bundle::new(&[
+            "sh",
+            "-c",
+            "awk '$5 == \"/\" {print $7}' /proc/self/mountinfo",
+        ]);
+        b.config["linux"]["rootfsPropagation"] = json!(value);
+        b.save();
+        let c = b.container("rootfs-propagation");
+        let out = c.run(&[]);
+        assert!(
+            out.status.success(),
+            "{value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seen = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            seen.starts_with(tag),
+            "{value}: / has {seen:?} in the container"
+        );
+        c.assert_gone();
+    }
 }

@@ -70,15 +70,9 @@ pub(super) fn prepare(ctx: &Context) -> Result<(), StageError> {
 /// with `--no-pivot` a move and `chroot`).
 pub(super) fn enter(ctx: &Context) -> Result<(), StageError> {
     if ctx.no_pivot {
-        move_root(&ctx.rootfs)?;
+        move_root(&ctx.rootfs)
     } else {
-        pivot_root(&ctx.rootfs)?;
-    }
-    // The new `/` gets `rootfsPropagation` itself (runc does the same).
-    match root_propagation(ctx) {
-        Some(flags) => rustix::mount::mount_change("/", flags | MountPropagationFlags::REC)
-            .map_err(err(Step::Propagation, Path::new("/"))),
-        None => Ok(()),
+        pivot_root(&ctx.rootfs)
     }
 }
 
@@ -106,13 +100,26 @@ pub(super) fn finish(ctx: &Context) -> Result<(), StageError> {
     {
         remount_readonly(Path::new("/"), Path::new("/"), MountFlags::empty())?;
     }
+    // The new `/` gets `rootfsPropagation` itself (as runc does), last:
+    // an unbindable one would refuse the binds of masking.
+    if let Some(flags) = root_propagation(ctx) {
+        rustix::mount::mount_change("/", flags | MountPropagationFlags::REC)
+            .map_err(err(Step::Propagation, Path::new("/")))?;
+    }
     Ok(())
 }
 
 /// `/` becomes private (or `linux.rootfsPropagation`) recursively, so
 /// nothing the container mounts shows on the host.
+///
+/// `unbindable` waits for [`finish`] (private until then): nothing could be
+/// bound from the host's unbindable mounts, not the rootfs, a volume or a
+/// cgroup directory.
 fn set_root_propagation(ctx: &Context) -> Result<(), StageError> {
-    let flags = root_propagation(ctx).unwrap_or(MountPropagationFlags::PRIVATE);
+    let flags = match root_propagation(ctx) {
+        Some(MountPropagationFlags::UNBINDABLE) | None => MountPropagationFlags::PRIVATE,
+        Some(flags) => flags,
+    };
     rustix::mount::mount_change("/", flags | MountPropagationFlags::REC)
         .map_err(err(Step::Propagation, Path::new("/")))?;
     if flags.contains(MountPropagationFlags::SHARED) {
