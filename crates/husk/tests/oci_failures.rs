@@ -125,6 +125,11 @@ fn runtime_stages_fail_cleanly() {
             |c, _| c["process"]["args"] = json!([]),
             "process.args",
         ),
+        case(
+            "seccomp-action",
+            |c, _| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_HUSK"}),
+            "field `linux.seccomp.defaultAction`: unknown variant `SCMP_ACT_HUSK`",
+        ),
         // The state root (`--root`) is a file: the state directory cannot
         // be made.
         case(
