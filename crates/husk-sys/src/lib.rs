@@ -14,6 +14,7 @@ pub mod bpf;
 pub mod creds;
 pub mod exec;
 pub mod fds;
+pub mod inroot;
 pub mod locale;
 pub mod netnsid;
 pub mod nsfs;

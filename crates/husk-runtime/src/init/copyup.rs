@@ -6,9 +6,11 @@
 
 use std::fs;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use husk_sys::inroot::fd_path;
 
 use rustix::fs::{Mode, OFlags};
 
@@ -22,20 +24,20 @@ fn fail(dest: &Path) -> impl Fn(io::Error) -> StageError + '_ {
     move |e| StageError::new(Step::Mount, format!("{} (tmpcopyup)", dest.display()), e)
 }
 
-/// Opens `dest` (already resolved inside the rootfs) before the mount.
-pub(super) fn open(dest: &Path) -> Result<Covered, StageError> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    rustix::fs::open(dest, flags, Mode::empty())
+/// Opens the directory at `at` (the mount point `dest`, resolved inside
+/// the rootfs) before the mount covers it.
+pub(super) fn open(at: &OwnedFd, dest: &Path) -> Result<Covered, StageError> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    rustix::fs::open(fd_path(at), flags, Mode::empty())
         .map(Covered)
         .map_err(|e| fail(dest)(e.into()))
 }
 
 /// After the mount: copies the covered directory's entries, with their
-/// modes and owners, into the tmpfs at `dest` (whose own mode stays the
-/// tmpfs's, as with runc).
-pub(super) fn copy(under: &Covered, dest: &Path) -> Result<(), StageError> {
-    let src = PathBuf::from(format!("/proc/self/fd/{}", under.0.as_raw_fd()));
-    copy_tree(&src, dest).map_err(fail(dest))
+/// modes and owners, into the tmpfs now at `at` (`dest` in the container;
+/// its own mode stays the tmpfs's, as with runc).
+pub(super) fn copy(under: &Covered, at: &OwnedFd, dest: &Path) -> Result<(), StageError> {
+    copy_tree(&fd_path(&under.0), &fd_path(at)).map_err(fail(dest))
 }
 
 /// Directories, regular files and symlinks; device nodes, fifos and

@@ -39,11 +39,11 @@ impl Program {
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.to_string_lossy().into_owned())
             .unwrap_or_else(|| DEFAULT_PATH.to_owned());
-        let path = lookup(&args[0], &search).ok_or_else(|| {
+        let path = lookup(&args[0], &search).map_err(|errno| {
             StageError::new(
                 Step::Executable,
                 &args[0],
-                std::io::Error::from_raw_os_error(libc::ENOENT),
+                std::io::Error::from_raw_os_error(errno),
             )
         })?;
         let prepared =
@@ -73,16 +73,22 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// `args[0]` as execvp would find it: as is when it has a `/`, else the
-/// first executable file of that name on `search`.
-fn lookup(arg0: &str, search: &str) -> Option<PathBuf> {
+/// first executable file of that name on `search`. The errno says why
+/// not (`EACCES` for a path that is there but not executable).
+fn lookup(arg0: &str, search: &str) -> Result<PathBuf, i32> {
     if arg0.contains('/') {
         let p = PathBuf::from(arg0);
-        return is_executable(&p).then_some(p);
+        return match std::fs::metadata(&p) {
+            Ok(_) if is_executable(&p) => Ok(p),
+            Ok(_) => Err(libc::EACCES),
+            Err(e) => Err(e.raw_os_error().unwrap_or(libc::ENOENT)),
+        };
     }
     search
         .split(':')
         .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(arg0))
         .find(|p| is_executable(p))
+        .ok_or(libc::ENOENT)
 }
 
 /// Changes to `process.cwd` (made if missing, as runc does) and checks the
@@ -129,10 +135,14 @@ mod tests {
     fn lookup_table() {
         assert_eq!(
             lookup("sh", "/nonexistent:/bin"),
-            Some(PathBuf::from("/bin/sh"))
+            Ok(PathBuf::from("/bin/sh"))
         );
-        assert_eq!(lookup("/bin/sh", ""), Some(PathBuf::from("/bin/sh")));
-        assert_eq!(lookup("no-such-program-husk", "/bin:/usr/bin"), None);
-        assert_eq!(lookup("/etc/passwd", ""), None);
+        assert_eq!(lookup("/bin/sh", ""), Ok(PathBuf::from("/bin/sh")));
+        assert_eq!(
+            lookup("no-such-program-husk", "/bin:/usr/bin"),
+            Err(libc::ENOENT)
+        );
+        assert_eq!(lookup("/etc/passwd", ""), Err(libc::EACCES));
+        assert_eq!(lookup("/husk-no-such", ""), Err(libc::ENOENT));
     }
 }

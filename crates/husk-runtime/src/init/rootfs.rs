@@ -1,9 +1,11 @@
 //! The container's root filesystem, built in init's new mount namespace.
 
-use std::os::unix::fs::FileTypeExt;
-use std::path::{Component, Path, PathBuf};
+use std::os::fd::OwnedFd;
+use std::path::Path;
 
-use rustix::fs::{FileType, Mode};
+use husk_sys::inroot::{fd_path, Root};
+use rustix::fs::{AtFlags, FileType, Mode};
+use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 
 use super::{copyup, Context};
@@ -34,7 +36,16 @@ fn err(step: Step, target: &Path) -> impl Fn(rustix::io::Errno) -> StageError + 
     move |e| StageError::new(step, target.display(), e)
 }
 
+fn io_err(step: Step, target: &Path) -> impl Fn(std::io::Error) -> StageError + '_ {
+    move |e| StageError::new(step, target.display(), e)
+}
+
 /// Before the hooks: propagation, rootfs bind, `mounts`, `/dev`.
+///
+/// Every path inside the rootfs is resolved by [`Root`] (`openat2` with
+/// `RESOLVE_IN_ROOT`, missing parts made without following symlinks) and
+/// mounted onto through `/proc/self/fd/N`: a symlink in the image cannot
+/// send a mount or a device node to the host.
 ///
 /// Runs in: init, in the container's new mount namespace (still seeing
 /// the host's mounts), root of its user namespace.
@@ -43,12 +54,14 @@ pub(super) fn prepare(ctx: &Context) -> Result<(), StageError> {
     set_root_propagation(ctx)?;
     rustix::mount::mount_bind_recursive(&ctx.rootfs, &ctx.rootfs)
         .map_err(err(Step::Mount, &ctx.rootfs))?;
+    // Opened after the bind, so the fd is the top of the new mount.
+    let root = Root::open(&ctx.rootfs).map_err(io_err(Step::Mount, &ctx.rootfs))?;
     for m in &ctx.plan.mounts {
-        mount_one(ctx, m)?;
+        mount_one(ctx, &root, m)?;
     }
-    make_cwd(ctx)?;
+    make_cwd(ctx, &root)?;
     if !dev_is_bound(&ctx.plan.mounts) {
-        make_devices(ctx)?;
+        make_devices(ctx, &root)?;
     }
     Ok(())
 }
@@ -85,68 +98,89 @@ pub(super) fn finish(ctx: &Context) -> Result<(), StageError> {
         .as_ref()
         .is_some_and(|r| r.readonly().unwrap_or(false))
     {
-        remount_readonly(Path::new("/"), MountFlags::empty())?;
+        remount_readonly(Path::new("/"), Path::new("/"), MountFlags::empty())?;
+    }
+    // The new `/` gets `rootfsPropagation` itself (as runc does), last:
+    // an unbindable one would refuse the binds of masking.
+    if let Some(flags) = root_propagation(ctx) {
+        rustix::mount::mount_change("/", flags | MountPropagationFlags::REC)
+            .map_err(err(Step::Propagation, Path::new("/")))?;
     }
     Ok(())
 }
 
 /// `/` becomes private (or `linux.rootfsPropagation`) recursively, so
 /// nothing the container mounts shows on the host.
+///
+/// `unbindable` waits for [`finish`] (private until then): nothing could be
+/// bound from the host's unbindable mounts, not the rootfs, a volume or a
+/// cgroup directory.
 fn set_root_propagation(ctx: &Context) -> Result<(), StageError> {
-    let wanted = ctx
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.rootfs_propagation().clone());
-    let flags = match wanted.as_deref() {
-        Some("shared") | Some("rshared") => MountPropagationFlags::SHARED,
-        Some("slave") | Some("rslave") => MountPropagationFlags::DOWNSTREAM,
-        Some("unbindable") | Some("runbindable") => MountPropagationFlags::UNBINDABLE,
-        _ => MountPropagationFlags::PRIVATE,
+    let flags = match root_propagation(ctx) {
+        Some(MountPropagationFlags::UNBINDABLE) | None => MountPropagationFlags::PRIVATE,
+        Some(flags) => flags,
     };
     rustix::mount::mount_change("/", flags | MountPropagationFlags::REC)
-        .map_err(err(Step::Propagation, Path::new("/")))
+        .map_err(err(Step::Propagation, Path::new("/")))?;
+    if flags.contains(MountPropagationFlags::SHARED) {
+        make_parent_private(&ctx.rootfs)?;
+    }
+    Ok(())
 }
 
-/// `root` joined with `path`, resolving symlinks as if `root` were `/`:
-/// a link in the rootfs cannot point a mount outside it.
-pub(crate) fn secure_join(root: &Path, path: &Path) -> PathBuf {
-    let mut out = root.to_path_buf();
-    let mut pending: Vec<PathBuf> = path
-        .components()
-        .rev()
-        .map(|c| PathBuf::from(c.as_os_str()))
-        .collect();
-    let mut links = 0;
-    while let Some(part) = pending.pop() {
-        match part.components().next() {
-            Some(Component::RootDir) | Some(Component::CurDir) | None => continue,
-            Some(Component::ParentDir) => {
-                if out != root {
-                    out.pop();
-                }
-                continue;
+/// `linux.rootfsPropagation` as flags, if the config sets it.
+fn root_propagation(ctx: &Context) -> Option<MountPropagationFlags> {
+    let linux = ctx.spec.linux().as_ref()?;
+    Some(match linux.rootfs_propagation().as_deref()? {
+        "shared" | "rshared" => MountPropagationFlags::SHARED,
+        "slave" | "rslave" => MountPropagationFlags::DOWNSTREAM,
+        "unbindable" | "runbindable" => MountPropagationFlags::UNBINDABLE,
+        _ => MountPropagationFlags::PRIVATE,
+    })
+}
+
+/// With a shared `/`, the mount holding the rootfs is made private (not
+/// recursively), as runc does: `pivot_root(2)` refuses a new root whose
+/// parent mount is shared, and the rootfs bind would show on the host.
+fn make_parent_private(rootfs: &Path) -> Result<(), StageError> {
+    let fail = io_err(Step::Propagation, rootfs);
+    let real = std::fs::canonicalize(rootfs).map_err(&fail)?;
+    let table = std::fs::read_to_string("/proc/self/mountinfo").map_err(&fail)?;
+    let parent = table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape_mount_point)
+        .filter(|m| real.starts_with(m))
+        .max_by_key(|m| m.as_os_str().len())
+        .unwrap_or_else(|| "/".into());
+    rustix::mount::mount_change(&parent, MountPropagationFlags::PRIVATE)
+        .map_err(err(Step::Propagation, &parent))
+}
+
+/// A mountinfo mount point with its octal escapes (`\040` for a space)
+/// decoded.
+fn unescape_mount_point(field: &str) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], octal) {
+            (b'\\', Some(d)) => {
+                let v = d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                out.push(u8::try_from(v).unwrap_or(b'?'));
+                i += 4;
             }
-            _ => {}
-        }
-        let next = out.join(&part);
-        match std::fs::read_link(&next) {
-            Ok(target) if links < 40 => {
-                links += 1;
-                if target.is_absolute() {
-                    out = root.to_path_buf();
-                }
-                pending.extend(
-                    target
-                        .components()
-                        .rev()
-                        .map(|c| PathBuf::from(c.as_os_str())),
-                );
+            (c, _) => {
+                out.push(c);
+                i += 1;
             }
-            _ => out = next,
         }
     }
-    out
+    std::ffi::OsString::from_vec(out).into()
 }
 
 /// `mount(2)` of a filesystem with its data string (empty for none).
@@ -164,12 +198,13 @@ fn mount_fs(
 
 /// Makes `process.cwd` in the rootfs while it is still writable (as runc
 /// does): a read-only root would refuse it later.
-fn make_cwd(ctx: &Context) -> Result<(), StageError> {
+fn make_cwd(ctx: &Context, root: &Root) -> Result<(), StageError> {
     let Some(process) = ctx.spec.process() else {
         return Ok(());
     };
-    let cwd = secure_join(&ctx.rootfs, process.cwd());
-    mkdir_p(&cwd).map_err(|e| StageError::new(Step::Cwd, process.cwd().display(), e))
+    root.mkdir_all(process.cwd(), 0o755)
+        .map(drop)
+        .map_err(io_err(Step::Cwd, process.cwd()))
 }
 
 /// `MS_*` values as the 32 bits `mount(2)` flags use.
@@ -183,73 +218,64 @@ fn dev_is_bound(mounts: &[MountStep]) -> bool {
         .any(|m| m.dest == Path::new("/dev") && m.is_bind())
 }
 
-/// Makes the mount point: a file for a bind of a file, else a directory.
-fn make_mount_point(dest: &Path, file: bool) -> Result<(), StageError> {
-    let fail = |e: std::io::Error| StageError::new(Step::MountPoint, dest.display(), e);
-    if file {
-        if let Some(parent) = dest.parent() {
-            mkdir_p(parent).map_err(fail)?;
-        }
-        if !dest.exists() {
-            std::os::unix::fs::OpenOptionsExt::mode(
-                std::fs::OpenOptions::new().write(true).create(true),
-                0o644,
-            )
-            .open(dest)
-            .map_err(fail)?;
-        }
-        return Ok(());
-    }
-    mkdir_p(dest).map_err(fail)
+/// The mount point of `dest` inside the rootfs, made if missing: a file
+/// for a bind of a file, else a directory.
+fn mount_point(root: &Root, dest: &Path, file: bool) -> Result<OwnedFd, StageError> {
+    let made = if file {
+        root.create_file(dest, 0o644)
+    } else {
+        root.mkdir_all(dest, 0o755)
+    };
+    made.map_err(io_err(Step::MountPoint, dest))
 }
 
-/// `mkdir -p` with mode 0755, as runc makes the directories it needs: the
-/// umask is 0 while the rootfs is built, so the default 0777 would leave
-/// world-writable directories in the image (podman's `/run`).
-fn mkdir_p(dir: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o755)
-        .create(dir)
+/// What is mounted at `dest` now (a fresh resolution: an fd taken before
+/// a mount refers to what is under it), for a remount or a propagation
+/// change.
+fn mounted(root: &Root, dest: &Path) -> Result<OwnedFd, StageError> {
+    root.resolve(dest).map_err(io_err(Step::Mount, dest))
 }
 
 /// One entry of `mounts`: a bind (then remounted with its flags), a
 /// `cgroup` view, or a filesystem mount with its data.
-fn mount_one(ctx: &Context, m: &MountStep) -> Result<(), StageError> {
-    let dest = secure_join(&ctx.rootfs, &m.dest);
+fn mount_one(ctx: &Context, root: &Root, m: &MountStep) -> Result<(), StageError> {
+    let dest = m.dest.as_path();
     let flags = MountFlags::from_bits_retain(bits(m.flags));
     if m.is_bind() {
         let src = Path::new(&m.source);
-        make_mount_point(&dest, !src.is_dir())?;
+        let at = mount_point(root, dest, !src.is_dir())?;
         let recursive = flags.contains(MountFlags::REC);
         let bind = if recursive {
-            rustix::mount::mount_bind_recursive(src, &dest)
+            rustix::mount::mount_bind_recursive(src, fd_path(&at))
         } else {
-            rustix::mount::mount_bind(src, &dest)
+            rustix::mount::mount_bind(src, fd_path(&at))
         };
-        bind.map_err(err(Step::Mount, &dest))?;
+        bind.map_err(err(Step::Mount, dest))?;
         let extra = flags & !(MountFlags::BIND | MountFlags::REC);
         if !extra.is_empty() {
-            remount_readonly_or(&dest, extra)?;
+            remount_readonly_or(&fd_path(&mounted(root, dest)?), dest, extra)?;
         }
     } else if m.fstype == "cgroup" {
-        mount_cgroup_view(ctx, &dest, flags)?;
+        mount_cgroup_view(ctx, root, dest, flags)?;
     } else {
-        make_mount_point(&dest, false)?;
-        let covered = m.copy_up.then(|| copyup::open(&dest)).transpose()?;
+        let at = mount_point(root, dest, false)?;
+        let covered = m.copy_up.then(|| copyup::open(&at, dest)).transpose()?;
         mount_fs(
             m.source.as_str(),
-            &dest,
+            &fd_path(&at),
             m.fstype.as_str(),
             flags,
             m.data.as_str(),
         )
-        .map_err(err(Step::Mount, &dest))?;
+        .map_err(err(Step::Mount, dest))?;
         if let Some(covered) = covered {
-            copyup::copy(&covered, &dest)?;
+            copyup::copy(&covered, &mounted(root, dest)?, dest)?;
         }
     }
     if m.propagation != 0 {
         let p = MountPropagationFlags::from_bits_retain(bits(m.propagation));
-        rustix::mount::mount_change(&dest, p).map_err(err(Step::Propagation, &dest))?;
+        rustix::mount::mount_change(fd_path(&mounted(root, dest)?), p)
+            .map_err(err(Step::Propagation, dest))?;
     }
     Ok(())
 }
@@ -258,30 +284,37 @@ fn mount_one(ctx: &Context, m: &MountStep) -> Result<(), StageError> {
 /// namespace roots it at the container's cgroup); on v1 and hybrid hosts a
 /// tmpfs with the container's directory of each hierarchy bound in, as runc
 /// does for v1.
-fn mount_cgroup_view(ctx: &Context, dest: &Path, flags: MountFlags) -> Result<(), StageError> {
-    make_mount_point(dest, false)?;
+fn mount_cgroup_view(
+    ctx: &Context,
+    root: &Root,
+    dest: &Path,
+    flags: MountFlags,
+) -> Result<(), StageError> {
+    let point = mount_point(root, dest, false)?;
+    let at = fd_path(&point);
     if ctx.cgroup_dirs.len() == 1 && ctx.cgroup_dirs[0].0.is_empty() {
-        return mount_fs("cgroup2", dest, "cgroup2", flags, "").map_err(err(Step::Mount, dest));
+        return mount_fs("cgroup2", &at, "cgroup2", flags, "").map_err(err(Step::Mount, dest));
     }
     let tmpfs_flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
-    mount_fs("tmpfs", dest, "tmpfs", tmpfs_flags, "mode=755").map_err(err(Step::Mount, dest))?;
+    mount_fs("tmpfs", &at, "tmpfs", tmpfs_flags, "mode=755").map_err(err(Step::Mount, dest))?;
     for (name, host_dir) in &ctx.cgroup_dirs {
         let sub = dest.join(name);
-        make_mount_point(&sub, false)?;
-        rustix::mount::mount_bind(host_dir, &sub).map_err(err(Step::Mount, &sub))?;
-        remount_readonly_or(&sub, flags)?;
+        let at = mount_point(root, &sub, false)?;
+        rustix::mount::mount_bind(host_dir, fd_path(&at)).map_err(err(Step::Mount, &sub))?;
+        remount_readonly_or(&fd_path(&mounted(root, &sub)?), &sub, flags)?;
     }
     if flags.contains(MountFlags::RDONLY) {
-        remount_readonly(dest, tmpfs_flags)?;
+        remount_readonly(&fd_path(&mounted(root, dest)?), dest, tmpfs_flags)?;
     }
     Ok(())
 }
 
 /// Applies `flags` to a bind mount: a bind ignores them at first.
-fn remount_readonly_or(dest: &Path, flags: MountFlags) -> Result<(), StageError> {
-    let locked = locked_flags(dest);
-    rustix::mount::mount_remount(dest, flags | locked | MountFlags::BIND, "")
-        .map_err(err(Step::Mount, dest))
+/// `at` is the path to act on, `name` the one to report.
+fn remount_readonly_or(at: &Path, name: &Path, flags: MountFlags) -> Result<(), StageError> {
+    let locked = locked_flags(at);
+    rustix::mount::mount_remount(at, flags | locked | MountFlags::BIND, "")
+        .map_err(err(Step::Mount, name))
 }
 
 /// The flags a remount must keep: in a user namespace the kernel refuses
@@ -308,27 +341,25 @@ fn locked_flags(path: &Path) -> MountFlags {
     out
 }
 
-fn remount_readonly(path: &Path, extra: MountFlags) -> Result<(), StageError> {
-    remount_readonly_or(path, extra | MountFlags::RDONLY)
+fn remount_readonly(at: &Path, name: &Path, extra: MountFlags) -> Result<(), StageError> {
+    remount_readonly_or(at, name, extra | MountFlags::RDONLY)
 }
 
 /// The default devices and `linux.devices`, then the `/dev` symlinks.
 /// `mknod` where allowed; in a user namespace (where it is not) a bind
 /// of the host's node onto an empty file.
-fn make_devices(ctx: &Context) -> Result<(), StageError> {
-    let dev = secure_join(&ctx.rootfs, Path::new("/dev"));
-    make_mount_point(&dev, false)?;
+fn make_devices(ctx: &Context, root: &Root) -> Result<(), StageError> {
+    let dev_path = Path::new("/dev");
+    let dev = mount_point(root, dev_path, false)?;
     let bind = ctx.plan.new_user || ctx.plan.joins.iter().any(|j| j.flag == libc::CLONE_NEWUSER);
     for (name, major, minor) in DEFAULT_DEVICES {
-        let host = Path::new("/dev").join(name);
-        make_device(
-            &dev.join(name),
-            &host,
-            FileType::CharacterDevice,
-            0o666,
-            (major, minor),
-            bind,
-        )?;
+        let path = dev_path.join(name);
+        let node = Node {
+            ty: FileType::CharacterDevice,
+            mode: 0o666,
+            rdev: rustix::fs::makedev(major, minor),
+        };
+        make_device(root, &path, &path, &node, bind)?;
     }
     let devices = ctx.spec.linux().as_ref().and_then(|l| l.devices().clone());
     for d in devices.iter().flatten() {
@@ -337,60 +368,78 @@ fn make_devices(ctx: &Context) -> Result<(), StageError> {
             "p" => FileType::Fifo,
             _ => FileType::CharacterDevice,
         };
-        let mode = d.file_mode().unwrap_or(0o666);
-        let to = secure_join(&ctx.rootfs, d.path());
-        let nums = (
-            u32::try_from(d.major()).unwrap_or(0),
-            u32::try_from(d.minor()).unwrap_or(0),
-        );
-        make_device(&to, d.path(), ty, mode, nums, bind)?;
-        if d.uid().is_some() || d.gid().is_some() {
+        let node = Node {
+            ty,
+            mode: d.file_mode().unwrap_or(0o666),
+            rdev: rustix::fs::makedev(
+                u32::try_from(d.major()).unwrap_or(0),
+                u32::try_from(d.minor()).unwrap_or(0),
+            ),
+        };
+        let (dir, name) = make_device(root, d.path(), d.path(), &node, bind)?;
+        // A bound node is the host's own: its owner stays (as with runc);
+        // a chown would go through the mount to the host's inode.
+        if !bind && (d.uid().is_some() || d.gid().is_some()) {
             let uid = d.uid().map(rustix::process::Uid::from_raw);
             let gid = d.gid().map(rustix::process::Gid::from_raw);
-            rustix::fs::chown(&to, uid, gid).map_err(err(Step::Device, &to))?;
+            rustix::fs::chownat(&dir, &name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(err(Step::Device, d.path()))?;
         }
     }
     for (name, target) in DEV_LINKS {
-        let link = dev.join(name);
-        if link.symlink_metadata().is_err() {
-            std::os::unix::fs::symlink(target, &link)
-                .map_err(|e| StageError::new(Step::Device, link.display(), e))?;
+        let fail = err(Step::Device, Path::new(name));
+        match rustix::fs::statat(&dev, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Err(Errno::NOENT) => rustix::fs::symlinkat(target, &dev, name).map_err(fail)?,
+            Err(e) => return Err(fail(e)),
+            Ok(_) => {}
         }
     }
     Ok(())
 }
 
-fn make_device(
-    to: &Path,
-    host: &Path,
+/// A device node to make: type, permission bits, device number.
+struct Node {
     ty: FileType,
     mode: u32,
-    nums: (u32, u32),
+    rdev: u64,
+}
+
+/// Makes the node `path` (inside the rootfs) and returns its directory and
+/// name. The entry itself is never followed: the same node already there
+/// is kept, anything else but a directory (a file, a symlink the image put
+/// there) is replaced.
+fn make_device(
+    root: &Root,
+    path: &Path,
+    host: &Path,
+    node: &Node,
     bind: bool,
-) -> Result<(), StageError> {
-    if let Some(parent) = to.parent() {
-        mkdir_p(parent).map_err(|e| StageError::new(Step::Device, parent.display(), e))?;
-    }
-    if to
-        .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_char_device() || m.file_type().is_block_device())
-    {
-        return Ok(());
+) -> Result<(OwnedFd, std::ffi::OsString), StageError> {
+    let fail = err(Step::Device, path);
+    let (dir, name) = root.parent(path).map_err(io_err(Step::Device, path))?;
+    match rustix::fs::statat(&dir, &name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == node.ty && st.st_rdev == node.rdev => {
+            return Ok((dir, name));
+        }
+        Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::Directory => {
+            rustix::fs::unlinkat(&dir, &name, AtFlags::empty()).map_err(&fail)?;
+        }
+        Ok(_) | Err(Errno::NOENT) => {}
+        Err(e) => return Err(fail(e)),
     }
     if bind {
-        make_mount_point(to, true)?;
-        return rustix::mount::mount_bind(host, to).map_err(err(Step::Device, to));
+        let flags = rustix::fs::OFlags::CREATE
+            | rustix::fs::OFlags::EXCL
+            | rustix::fs::OFlags::NOFOLLOW
+            | rustix::fs::OFlags::CLOEXEC;
+        let at =
+            rustix::fs::openat(&dir, &name, flags, Mode::from_raw_mode(0o644)).map_err(&fail)?;
+        rustix::mount::mount_bind(host, fd_path(&at)).map_err(&fail)?;
+    } else {
+        let mode = Mode::from_raw_mode(node.mode & 0o7777);
+        rustix::fs::mknodat(&dir, &name, node.ty, mode, node.rdev).map_err(&fail)?;
     }
-    let _ = std::fs::remove_file(to);
-    let dev = rustix::fs::makedev(nums.0, nums.1);
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        to,
-        ty,
-        Mode::from_raw_mode(mode & 0o7777),
-        dev,
-    )
-    .map_err(err(Step::Device, to))
+    Ok((dir, name))
 }
 
 /// `pivot_root(".", ".")` in the rootfs, then the old root (now stacked
@@ -429,9 +478,23 @@ fn mask(path: &Path) -> Result<(), StageError> {
     let done = if meta.is_dir() {
         mount_fs("tmpfs", path, "tmpfs", MountFlags::RDONLY, "")
     } else {
-        rustix::mount::mount_bind("/dev/null", path)
+        real_dev_null().and_then(|()| rustix::mount::mount_bind("/dev/null", path))
     };
     done.map_err(err(Step::Mount, path))
+}
+
+/// The container's `/dev/null` is the null device itself, not a symlink
+/// or another node that masking would bind over the path instead
+/// (CVE-2025-31133).
+fn real_dev_null() -> rustix::io::Result<()> {
+    let st = rustix::fs::statat(rustix::fs::CWD, "/dev/null", AtFlags::SYMLINK_NOFOLLOW)?;
+    let null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+        && st.st_rdev == rustix::fs::makedev(1, 3);
+    if null {
+        Ok(())
+    } else {
+        Err(Errno::NODEV)
+    }
 }
 
 /// A read-only path: bound onto itself, then remounted read-only.
@@ -440,28 +503,23 @@ fn readonly_path(path: &Path) -> Result<(), StageError> {
         return Ok(());
     }
     rustix::mount::mount_bind_recursive(path, path).map_err(err(Step::Mount, path))?;
-    remount_readonly(path, MountFlags::empty())
+    remount_readonly(path, path, MountFlags::empty())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn secure_join_stays_inside() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
-        std::fs::create_dir(root.join("a")).unwrap();
-        std::os::unix::fs::symlink("/etc", root.join("a/abs")).unwrap();
-        std::os::unix::fs::symlink("../../../..", root.join("a/up")).unwrap();
-        let cases = [
-            ("/proc", root.join("proc")),
-            ("/a/../../x", root.join("x")),
-            ("/a/abs/passwd", root.join("etc/passwd")),
-            ("/a/up/y", root.join("y")),
-        ];
-        for (path, want) in cases {
-            assert_eq!(secure_join(root, Path::new(path)), want, "{path}");
+    fn mountinfo_escapes() {
+        for (field, want) in [
+            ("/a\\040b", "/a b"),
+            ("/tab\\011x\\134", "/tab\tx\\"),
+            ("/plain", "/plain"),
+            ("/odd\\9", "/odd\\9"),
+        ] {
+            assert_eq!(
+                super::unescape_mount_point(field),
+                std::path::Path::new(want)
+            );
         }
     }
 }
