@@ -327,3 +327,50 @@ fn an_invalid_filter_fails_create() {
     );
     c.assert_gone();
 }
+
+#[test]
+fn an_exec_d_process_sends_its_fd_too() {
+    setup!();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    let sock = b.path().join("husk-seccomp.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    b.config["linux"]["seccomp"] = notify_config(Some(&sock), None);
+    b.save();
+    // One connection from create (init's filter), one from exec.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let (fd, mut data) = husk_sys::scm::recv_fd_max(conn.as_fd(), 65536).expect("recv");
+            conn.read_to_end(&mut data).expect("read the rest");
+            let state: Value = serde_json::from_slice(&data).expect("state JSON");
+            if tx.send((state, fd)).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(30)).expect("a connection");
+    let c = b.container("notify-exec");
+    let out = c.create();
+    assert!(out.status.success(), "create: {}", common::stderr(&out));
+    let (created, _init_fd) = next();
+    assert_eq!(created["state"]["status"], "creating");
+    let out = c.cmd("start", &[]);
+    assert!(out.status.success(), "start: {}", common::stderr(&out));
+    let init_pid = c.state()["pid"].clone();
+    let mut exec = b.oci(["exec", &c.id, "sh", "-c", "mkdir /x; echo x=$?"]);
+    let exec = std::thread::spawn(move || exec.output().unwrap());
+    let (state, fd) = next();
+    let answered = std::thread::spawn(move || answer(&fd));
+    let out = exec.join().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x=1\n");
+    assert!(common::stderr(&out).contains("Operation not permitted"));
+    let seen = answered.join().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    // The exec'd process's pid, the container's state.
+    assert_eq!(state["fds"], json!(["seccompFd"]));
+    assert_ne!(state["pid"], init_pid);
+    assert!(state["pid"].as_i64().is_some_and(|p| p > 0));
+    assert_eq!(state["state"]["pid"], init_pid);
+    assert_eq!(state["state"]["status"], "running");
+}

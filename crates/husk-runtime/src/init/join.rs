@@ -62,7 +62,7 @@ fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageErro
         .map_err(|e| StageError::new(Step::JoinNamespace, &target, errno_of(&e)))?;
     let forked = husk_sys::process::fork_single_threaded(single)
         .map_err(|e| StageError::new(Step::Fork, "exec", e))?;
-    super::split(forked, chan, || exec_process_stage(ctx))
+    super::split(forked, chan, || exec_process_stage(ctx, chan))
 }
 
 /// The exec'd process.
@@ -72,13 +72,13 @@ fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageErro
 /// fd but 0-2 is close-on-exec (CVE-2024-21626) and the working directory
 /// is checked to be inside the root. Sends nothing on success: the channel
 /// closes at `execve`.
-fn exec_process_stage(ctx: &ExecContext) -> Result<Infallible, StageError> {
+fn exec_process_stage(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StageError> {
     mark_fds_cloexec(0)?;
     let process = ctx.spec.process().as_ref().expect("exec builds a process");
     let program = exec::Program::find(process)?;
-    // Without no_new_privs the filter needs privileges: loaded before the
-    // switch (as init does). No notify fd is passed on for an exec'd process.
-    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp(process), None)?;
+    // As init: without no_new_privs (the filter then needs privileges) or
+    // with a notify listener (its fd goes to the runtime), loaded now.
+    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp(process), Some(chan))?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(

@@ -15,8 +15,8 @@ use crate::msg::{Channel, StageError, Step, ToParent};
 ///   needs `CAP_SYS_ADMIN`, which the user process usually lacks;
 /// - a notify listener (`listenerPath` and an `SCMP_ACT_NOTIFY` action)
 ///   and a `chan` to the runtime: the notify fd is sent back over it
-///   (`SeccompFd`, then the fd on one byte) while the runtime, which alone
-///   can reach the socket on the host, still listens.
+///   (with the `SeccompFd` frame) while the runtime, which alone can reach
+///   the socket on the host, still listens.
 #[cfg(feature = "seccomp")]
 pub(super) fn load_early(
     spec: &Spec,
@@ -48,8 +48,8 @@ pub(super) fn load_early(
                 std::io::Error::from_raw_os_error(libc::EPIPE),
             )
         };
-        chan.send(&ToParent::SeccompFd).map_err(lost)?;
-        chan.send_fd(std::os::fd::AsFd::as_fd(&fd)).map_err(lost)?;
+        chan.send_with_fd(&ToParent::SeccompFd, std::os::fd::AsFd::as_fd(&fd))
+            .map_err(lost)?;
     }
     Ok(true)
 }
