@@ -349,7 +349,10 @@ fn an_exec_d_process_sends_its_fd_too() {
             }
         }
     });
-    let next = || rx.recv_timeout(Duration::from_secs(30)).expect("a connection");
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("a connection")
+    };
     let c = b.container("notify-exec");
     let out = c.create();
     assert!(out.status.success(), "create: {}", common::stderr(&out));

@@ -53,10 +53,11 @@ fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageErro
     let target = format!("/proc/{}", ctx.init_pid);
     // Checked now: the container's /proc does not show this process.
     let single = husk_sys::process::SingleThreaded::check().map_err(fail_io(Step::Fork))?;
-    Request::new()
-        .target(ctx.init_pid)
-        .all()
-        .root(Source::Target)
+    let mut request = Request::new().target(ctx.init_pid).root(Source::Target);
+    for kind in not_ours(ctx.init_pid) {
+        request = request.join(kind, Source::Target);
+    }
+    request
         .resolve()
         .and_then(|plan| plan.enter())
         .map_err(|e| StageError::new(Step::JoinNamespace, &target, errno_of(&e)))?;
@@ -92,6 +93,31 @@ fn exec_process_stage(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, S
         seccomp::load(&ctx.spec)?;
     }
     Err(program.exec())
+}
+
+/// The namespaces of init that are not the runtime's own. Joining one's
+/// own namespace again changes nothing, and rootless it is refused: the
+/// host's network namespace (a rootless container shares it) belongs to
+/// the host's user namespace, not to the container's, which the process
+/// has joined by then. (`nsenter -a` skips only the user namespace.)
+fn not_ours(pid: u32) -> Vec<husk_ns::NsKind> {
+    let ino = |p: String| rustix::fs::stat(p).map(|s| (s.st_dev, s.st_ino));
+    husk_ns::NsKind::ALL
+        .into_iter()
+        .filter(|k| {
+            let name = k.proc_name();
+            match (
+                ino(format!("/proc/self/ns/{name}")),
+                ino(format!("/proc/{pid}/ns/{name}")),
+            ) {
+                // The kernel lacks the kind.
+                (Err(_), _) => false,
+                (Ok(own), Ok(theirs)) => own != theirs,
+                // init is gone: joining reports it.
+                (Ok(_), Err(_)) => true,
+            }
+        })
+        .collect()
 }
 
 fn nnp(process: &oci_spec::runtime::Process) -> bool {
