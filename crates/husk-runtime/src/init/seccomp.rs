@@ -1,10 +1,11 @@
-//! `linux.seccomp` as a libseccomp filter, loaded just before `execve`;
-//! or, with a notify listener, earlier, while init can still send the
-//! notify fd to the runtime.
+//! `linux.seccomp` as a libseccomp filter: built by `create` to check it,
+//! loaded just before `execve`, or earlier, before the switch to the
+//! container's user, without `noNewPrivileges` or with a notify listener
+//! (see [`load_early`]).
 
 use oci_spec::runtime::Spec;
 
-use crate::msg::{Channel, StageError, Step, ToParent};
+use crate::msg::{Channel, StageError, Step};
 
 /// Loads the filter before init gives up its privileges, where that is
 /// needed; returns whether it did (else [`load`] does, just before exec).
@@ -48,8 +49,11 @@ pub(super) fn load_early(
                 std::io::Error::from_raw_os_error(libc::EPIPE),
             )
         };
-        chan.send_with_fd(&ToParent::SeccompFd, std::os::fd::AsFd::as_fd(&fd))
-            .map_err(lost)?;
+        chan.send_with_fd(
+            &crate::msg::ToParent::SeccompFd,
+            std::os::fd::AsFd::as_fd(&fd),
+        )
+        .map_err(lost)?;
     }
     Ok(true)
 }
