@@ -183,6 +183,11 @@ fn features_lists_the_notify_action() {
     assert_eq!(sc["enabled"], true);
     let actions = sc["actions"].as_array().unwrap();
     assert!(actions.contains(&json!("SCMP_ACT_NOTIFY")), "{sc}");
+    assert_eq!(
+        sc["supportedFlags"].as_array().map(Vec::len),
+        Some(3),
+        "{sc}"
+    );
 }
 
 #[test]
@@ -326,6 +331,57 @@ fn an_invalid_filter_fails_create() {
         "husk oci create: container init: cannot set up seccomp: architecture: SCMP_ARCH_SHEB: Invalid argument\n"
     );
     c.assert_gone();
+    // A flag libseccomp 2.5 cannot set is refused, not dropped.
+    b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]});
+    b.save();
+    let c = b.container("seccomp-flag");
+    let err = one_line_error(&c.create());
+    assert_eq!(
+        err,
+        "husk oci create: container init: cannot set up seccomp: flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported: Invalid argument\n"
+    );
+    c.assert_gone();
+}
+
+#[test]
+fn filter_flags_are_applied() {
+    setup!();
+    require_tool!("dmesg");
+    // init itself runs mkdir, so the kernel's record names init's pid.
+    let mut b = Bundle::new(&["sh", "-c", "exec mkdir /x"]);
+    std::os::unix::fs::symlink("busybox", b.path().join("rootfs/bin/mkdir")).unwrap();
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_TSYNC",
+                  "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    b.save();
+    let c = b.container("seccomp-log");
+    let out = c.create();
+    assert!(out.status.success(), "create: {}", common::stderr(&out));
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let out = c.cmd("start", &[]);
+    assert!(out.status.success(), "start: {}", common::stderr(&out));
+    // SECCOMP_FILTER_FLAG_LOG: the kernel logs the errno action (without
+    // it only kills are logged); an audit record (type 1326) names the pid.
+    let want = format!(" pid={pid} comm=\"mkdir\" ");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = common::stdout_ok(std::process::Command::new("dmesg").arg("--notime"));
+        if log
+            .lines()
+            .any(|l| l.contains("type=1326") && l.contains(&want))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no seccomp audit record for pid {pid}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

@@ -155,6 +155,34 @@ fn compare(arg: &oci_spec::runtime::LinuxSeccompArg) -> libseccomp::ScmpArgCompa
     libseccomp::ScmpArgCompare::new(u32::try_from(arg.index()).unwrap_or(u32::MAX), op, datum)
 }
 
+/// `linux.seccomp.flags` as libseccomp's filter attributes. libseccomp
+/// 2.5 has no attribute for `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: that
+/// one is refused rather than dropped.
+#[cfg(feature = "seccomp")]
+fn set_flags(
+    f: &mut libseccomp::ScmpFilterContext,
+    sc: &oci_spec::runtime::LinuxSeccomp,
+) -> Result<(), StageError> {
+    use libseccomp::ScmpFilterAttr as A;
+    use oci_spec::runtime::LinuxSeccompFilterFlag as F;
+    for flag in sc.flags().iter().flatten() {
+        let (attr, name) = match flag {
+            F::SeccompFilterFlagLog => (A::CtlLog, "SECCOMP_FILTER_FLAG_LOG"),
+            F::SeccompFilterFlagTsync => (A::CtlTsync, "SECCOMP_FILTER_FLAG_TSYNC"),
+            F::SeccompFilterFlagSpecAllow => (A::CtlSsb, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+            F::SeccompFilterFlagWaitKillableRecv => {
+                return Err(fail(
+                    "flags",
+                    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported",
+                ))
+            }
+        };
+        f.set_filter_attr(attr, 1)
+            .map_err(|e| fail(name, &e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// The filter: default action, architectures, then one rule per syscall
 /// (per condition when an argument is compared twice, which libseccomp
 /// refuses in one rule). Unknown syscall names are skipped, as runc does;
@@ -168,6 +196,7 @@ fn build(
     let mut f = ScmpFilterContext::new_filter(default).map_err(|e| fail("init", &e.to_string()))?;
     f.set_ctl_nnp(false)
         .map_err(|e| fail("nnp", &e.to_string()))?;
+    set_flags(&mut f, sc)?;
     for arch in sc.architectures().iter().flatten() {
         let name = serde_json::to_value(arch)
             .ok()
