@@ -2,7 +2,7 @@
 //! enum per direction over a socketpair, each message a length-prefixed
 //! JSON frame. Errors travel as [`StageError`] values, never as text.
 
-use std::io::Read;
+use std::cell::RefCell;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
@@ -31,8 +31,8 @@ pub enum ToParent {
     /// `prestart` and `createRuntime` hooks.
     RunHooks,
     /// The seccomp filter is loaded and has a notify listener: its fd
-    /// follows this frame as `SCM_RIGHTS` on one byte
-    /// ([`Channel::recv_fd`]), for the runtime to pass to `listenerPath`.
+    /// comes with this frame ([`Channel::send_with_fd`],
+    /// [`Channel::take_fd`]), for the runtime to pass to `listenerPath`.
     SeccompFd,
     /// init is set up and waits on the exec FIFO.
     Ready,
@@ -191,28 +191,41 @@ pub enum ChannelError {
     Decode(String),
 }
 
-/// One end of the socketpair.
+/// One end of the socketpair. An fd that arrives with a frame
+/// ([`Channel::send_with_fd`]) is kept for [`Channel::take_fd`].
 #[derive(Debug)]
-pub struct Channel(UnixStream);
+pub struct Channel {
+    sock: UnixStream,
+    fd: RefCell<Option<OwnedFd>>,
+}
 
 impl Channel {
     /// A connected pair (both ends close-on-exec).
     pub fn pair() -> std::io::Result<(Channel, Channel)> {
         let (a, b) = UnixStream::pair()?;
-        Ok((Channel(a), Channel(b)))
+        let wrap = |sock| Channel {
+            sock,
+            fd: RefCell::new(None),
+        };
+        Ok((wrap(a), wrap(b)))
     }
 
-    /// Sends one message.
-    pub fn send<T: Serialize>(&self, msg: &T) -> Result<(), ChannelError> {
+    fn frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, ChannelError> {
         let body = serde_json::to_vec(msg).map_err(|e| ChannelError::Decode(e.to_string()))?;
         let len = u32::try_from(body.len()).map_err(|_| ChannelError::Decode("too long".into()))?;
         let mut frame = len.to_le_bytes().to_vec();
         frame.extend_from_slice(&body);
+        Ok(frame)
+    }
+
+    /// Sends one message.
+    pub fn send<T: Serialize>(&self, msg: &T) -> Result<(), ChannelError> {
+        let frame = Channel::frame(msg)?;
         // MSG_NOSIGNAL: a gone peer is EPIPE, never SIGPIPE (init resets
         // SIGPIPE to its default action before its last steps).
         let mut rest = &frame[..];
         while !rest.is_empty() {
-            match rustix::net::send(&self.0, rest, rustix::net::SendFlags::NOSIGNAL) {
+            match rustix::net::send(&self.sock, rest, rustix::net::SendFlags::NOSIGNAL) {
                 Ok(n) => rest = &rest[n..],
                 Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(ChannelError::Io(e.into())),
@@ -221,33 +234,51 @@ impl Channel {
         Ok(())
     }
 
+    /// Sends one message with `fd` attached, in one `sendmsg`: another
+    /// process writing to the same socket cannot come between them.
+    pub fn send_with_fd<T: Serialize>(
+        &self,
+        msg: &T,
+        fd: BorrowedFd<'_>,
+    ) -> Result<(), ChannelError> {
+        let frame = Channel::frame(msg)?;
+        let sent = husk_sys::scm::send_fd(self.sock.as_fd(), fd, &frame);
+        match sent {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The fd that came with the last frames received, if any.
+    pub fn take_fd(&self) -> Option<OwnedFd> {
+        self.fd.borrow_mut().take()
+    }
+
     /// Receives one message; [`ChannelError::Closed`] at end of file.
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
         let mut len = [0u8; 4];
-        match (&self.0).read_exact(&mut len) {
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(ChannelError::Closed)
-            }
-            other => other?,
-        }
+        self.read_exact(&mut len)?;
         let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
-        (&self.0).read_exact(&mut body)?;
+        self.read_exact(&mut body)?;
         serde_json::from_slice(&body).map_err(|e| ChannelError::Decode(e.to_string()))
     }
 
-    /// Sends `fd` on one byte (after a frame that announces it).
-    pub fn send_fd(&self, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
-        Ok(husk_sys::scm::send_fd(self.0.as_fd(), fd, b"F")?)
-    }
-
-    /// Receives the fd of [`Channel::send_fd`]: exactly its byte, so the
-    /// frames after it stay in the socket.
-    pub fn recv_fd(&self) -> Result<OwnedFd, ChannelError> {
-        match husk_sys::scm::recv_fd_max(self.0.as_fd(), 1) {
-            Ok((fd, data)) if data == b"F" => Ok(fd),
-            Ok(_) => Err(ChannelError::Decode("expected an fd".into())),
-            Err(e) => Err(e.into()),
+    /// Fills `buf`, keeping an fd that comes along.
+    fn read_exact(&self, mut buf: &mut [u8]) -> Result<(), ChannelError> {
+        while !buf.is_empty() {
+            match husk_sys::scm::recv_with_fd(self.sock.as_fd(), buf) {
+                Ok((0, _)) => return Err(ChannelError::Closed),
+                Ok((n, fd)) => {
+                    if fd.is_some() {
+                        *self.fd.borrow_mut() = fd;
+                    }
+                    buf = &mut buf[n..];
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
         }
+        Ok(())
     }
 }
 
@@ -270,14 +301,18 @@ mod tests {
         assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::Failed(err.clone()));
         assert_eq!(a.recv::<ToChild>().unwrap(), ToChild::Go);
         assert_eq!(err.to_string(), "cannot mount /proc: No such device");
-        // An fd between two frames: each side takes exactly its own bytes.
+        // A frame with an fd between two without: the fd is kept for
+        // the frame it came with.
         let file = std::fs::File::open("/dev/null").unwrap();
-        a.send(&ToParent::SeccompFd).unwrap();
-        a.send_fd(file.as_fd()).unwrap();
+        a.send(&ToParent::NeedMaps).unwrap();
+        a.send_with_fd(&ToParent::SeccompFd, file.as_fd()).unwrap();
         a.send(&ToParent::Ready).unwrap();
+        assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::NeedMaps);
+        assert!(b.take_fd().is_none());
         assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::SeccompFd);
-        let fd = b.recv_fd().unwrap();
+        let fd = b.take_fd().expect("the fd");
         assert_eq!(b.recv::<ToParent>().unwrap(), ToParent::Ready);
+        assert!(b.take_fd().is_none());
         let dev = |f: BorrowedFd<'_>| rustix::fs::fstat(f).map(|s| s.st_rdev).unwrap();
         assert_eq!(dev(fd.as_fd()), dev(file.as_fd()));
         drop(a);

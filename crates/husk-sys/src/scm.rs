@@ -70,12 +70,24 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<(OwnedFd, Vec<u8>)> {
 
 /// Receives one fd and at most `max` bytes of the data that came with it
 /// (a stream socket keeps the rest for the next read; `max` 1 takes only
-/// the byte that carried the fd).
+/// the byte that carried the fd). No fd is `EBADMSG`.
 pub fn recv_fd_max(sock: BorrowedFd<'_>, max: usize) -> io::Result<(OwnedFd, Vec<u8>)> {
     let mut data = vec![0u8; max.max(1)];
+    let (got, fd) = recv_with_fd(sock, &mut data)?;
+    data.truncate(got);
+    match fd {
+        Some(fd) => Ok((fd, data)),
+        None => Err(io::Error::from_raw_os_error(libc::EBADMSG)),
+    }
+}
+
+/// Receives up to `buf.len()` bytes like `recv(2)`, and the fd that came
+/// with them if one did (a stream socket ends a read at the data that
+/// carried fds, so an fd is never lost in a longer read).
+pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
     let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
     };
     let mut control = Control { buf: [0; 64] };
     // SAFETY: zeroed msghdr is a valid "no fields set" value.
@@ -84,11 +96,10 @@ pub fn recv_fd_max(sock: BorrowedFd<'_>, max: usize) -> io::Result<(OwnedFd, Vec
     msg.msg_iovlen = 1;
     msg.msg_control = (&raw mut control).cast();
     msg.msg_controllen = 64;
-    // SAFETY: msg points at data and control, live locals of the sizes
-    // given; MSG_CMSG_CLOEXEC makes the received fd close-on-exec.
+    // SAFETY: msg points at buf and control, alive for the call, of the
+    // sizes given; MSG_CMSG_CLOEXEC makes a received fd close-on-exec.
     let got = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
     let got = usize::try_from(cvt(got)?).unwrap_or(0);
-    data.truncate(got);
     // SAFETY: the kernel filled msg_control/msg_controllen; CMSG_FIRSTHDR
     // returns null when no header fits, checked before reading.
     let fd = unsafe {
@@ -97,11 +108,11 @@ pub fn recv_fd_max(sock: BorrowedFd<'_>, max: usize) -> io::Result<(OwnedFd, Vec
             || (*cmsg).cmsg_level != libc::SOL_SOCKET
             || (*cmsg).cmsg_type != libc::SCM_RIGHTS
         {
-            return Err(io::Error::from_raw_os_error(libc::EBADMSG));
+            return Ok((got, None));
         }
         std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>())
     };
     // SAFETY: SCM_RIGHTS installed a new fd in this process that nothing
     // else owns.
-    Ok((unsafe { OwnedFd::from_raw_fd(fd) }, data))
+    Ok((got, Some(unsafe { OwnedFd::from_raw_fd(fd) })))
 }

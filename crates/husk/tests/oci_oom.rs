@@ -142,15 +142,19 @@ impl Drop for Runc {
     }
 }
 
-/// Whether `pid` has an eventfd open (runc's OOM notifier on cgroup v1).
-fn has_eventfd(pid: u32) -> bool {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
+/// Whether `pid` watches OOM events the cgroup v1 way: an eventfd and the
+/// `memory.oom_control` it registered it for, both open (runc keeps them
+/// while it listens).
+fn watches_oom_control(pid: u32) -> bool {
+    let links: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .into_iter()
         .flatten()
         .flatten()
-        .any(|e| {
-            std::fs::read_link(e.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:[eventfd]")
-        })
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|l| l.to_string_lossy().into_owned())
+        .collect();
+    links.iter().any(|l| l == "anon_inode:[eventfd]")
+        && links.iter().any(|l| l.ends_with("/memory.oom_control"))
 }
 
 #[test]
@@ -202,9 +206,9 @@ fn runc_reports_the_same() {
             .stdout(Stdio::piped())
             .stderr(Stdio::null()),
     );
-    // runc watches once its eventfd is registered.
+    // runc watches once its eventfd is registered on the cgroup.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !has_eventfd(events.pid()) {
+    while !watches_oom_control(events.pid()) {
         assert!(
             std::time::Instant::now() < deadline,
             "runc events never watched"
@@ -217,10 +221,16 @@ fn runc_reports_the_same() {
         .unwrap()
         .write_all(b"go\n")
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(events.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let stdout = events.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("runc printed no event");
     assert_eq!(
         line.trim_end(),
         format!(r#"{{"type":"oom","id":"{}"}}"#, runc.id)

@@ -357,6 +357,22 @@ fn lifecycle_under_xdg_runtime_dir() {
     assert_no_cgroup(&c.id);
     let list = ok(&r.husk(&["oci", "list", "-q"]));
     assert_eq!(list.lines().collect::<Vec<_>>(), [c.id.as_str()]);
+    // `exec` joins the container's namespaces (not the host's network
+    // namespace it shares: that one is not the user's to join).
+    let out = ok(&r.husk(&[
+        "oci",
+        "exec",
+        &c.id,
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; readlink /proc/1/exe",
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0");
+    assert_eq!(rows(lines[1]), [vec![0, r.user.uid, 1]]);
+    assert_eq!(lines[2], "/bin/busybox", "pid 1 is the container's sleep");
+    let own = |ns: &str| std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap();
+    assert_eq!(own("net"), std::fs::read_link("/proc/self/ns/net").unwrap());
     ok(&r.husk(&["oci", "kill", &c.id, "KILL"]));
     let deadline = Instant::now() + Duration::from_secs(10);
     while c.state()["status"] != "stopped" {

@@ -183,6 +183,11 @@ fn features_lists_the_notify_action() {
     assert_eq!(sc["enabled"], true);
     let actions = sc["actions"].as_array().unwrap();
     assert!(actions.contains(&json!("SCMP_ACT_NOTIFY")), "{sc}");
+    assert_eq!(
+        sc["supportedFlags"].as_array().map(Vec::len),
+        Some(3),
+        "{sc}"
+    );
 }
 
 #[test]
@@ -326,4 +331,105 @@ fn an_invalid_filter_fails_create() {
         "husk oci create: container init: cannot set up seccomp: architecture: SCMP_ARCH_SHEB: Invalid argument\n"
     );
     c.assert_gone();
+    // A flag libseccomp 2.5 cannot set is refused, not dropped.
+    b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]});
+    b.save();
+    let c = b.container("seccomp-flag");
+    let err = one_line_error(&c.create());
+    assert_eq!(
+        err,
+        "husk oci create: container init: cannot set up seccomp: flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported: Invalid argument\n"
+    );
+    c.assert_gone();
+}
+
+#[test]
+fn filter_flags_are_applied() {
+    setup!();
+    require_tool!("dmesg");
+    // init itself runs mkdir, so the kernel's record names init's pid.
+    let mut b = Bundle::new(&["sh", "-c", "exec mkdir /x"]);
+    std::os::unix::fs::symlink("busybox", b.path().join("rootfs/bin/mkdir")).unwrap();
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_TSYNC",
+                  "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    b.save();
+    let c = b.container("seccomp-log");
+    let out = c.create();
+    assert!(out.status.success(), "create: {}", common::stderr(&out));
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let out = c.cmd("start", &[]);
+    assert!(out.status.success(), "start: {}", common::stderr(&out));
+    // SECCOMP_FILTER_FLAG_LOG: the kernel logs the errno action (without
+    // it only kills are logged); an audit record (type 1326) names the pid.
+    let want = format!(" pid={pid} comm=\"mkdir\" ");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = common::stdout_ok(std::process::Command::new("dmesg").arg("--notime"));
+        if log
+            .lines()
+            .any(|l| l.contains("type=1326") && l.contains(&want))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no seccomp audit record for pid {pid}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_exec_d_process_sends_its_fd_too() {
+    setup!();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    let sock = b.path().join("husk-seccomp.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    b.config["linux"]["seccomp"] = notify_config(Some(&sock), None);
+    b.save();
+    // One connection from create (init's filter), one from exec.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let (fd, mut data) = husk_sys::scm::recv_fd_max(conn.as_fd(), 65536).expect("recv");
+            conn.read_to_end(&mut data).expect("read the rest");
+            let state: Value = serde_json::from_slice(&data).expect("state JSON");
+            if tx.send((state, fd)).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("a connection")
+    };
+    let c = b.container("notify-exec");
+    let out = c.create();
+    assert!(out.status.success(), "create: {}", common::stderr(&out));
+    let (created, _init_fd) = next();
+    assert_eq!(created["state"]["status"], "creating");
+    let out = c.cmd("start", &[]);
+    assert!(out.status.success(), "start: {}", common::stderr(&out));
+    let init_pid = c.state()["pid"].clone();
+    let mut exec = b.oci(["exec", &c.id, "sh", "-c", "mkdir /x; echo x=$?"]);
+    let exec = std::thread::spawn(move || exec.output().unwrap());
+    let (state, fd) = next();
+    let answered = std::thread::spawn(move || answer(&fd));
+    let out = exec.join().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x=1\n");
+    assert!(common::stderr(&out).contains("Operation not permitted"));
+    let seen = answered.join().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    // The exec'd process's pid, the container's state.
+    assert_eq!(state["fds"], json!(["seccompFd"]));
+    assert_ne!(state["pid"], init_pid);
+    assert!(state["pid"].as_i64().is_some_and(|p| p > 0));
+    assert_eq!(state["state"]["pid"], init_pid);
+    assert_eq!(state["state"]["status"], "running");
 }

@@ -1,5 +1,6 @@
 //! `exec`: runs one more process in a created or running container.
 
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use husk_sys::process::{fork, Forked};
@@ -66,6 +67,8 @@ pub fn exec(store: &Store, opts: &ExecOptions) -> Result<Option<Ended>, Containe
         &[Status::Created, Status::Running],
         "cannot exec in it",
     )?;
+    // For a seccomp notify listener: the container's state now.
+    let state = saved.state(locked.status(Some(&saved)));
     drop(locked);
     let bundle = Bundle::load(&saved.bundle)?;
     let mut spec = bundle.spec;
@@ -85,7 +88,7 @@ pub fn exec(store: &Store, opts: &ExecOptions) -> Result<Option<Ended>, Containe
     } else {
         Some(husk_sys::signal::block(&waited).map_err(ContainerError::Wait)?)
     };
-    let outcome = spawn_and_wait(&ctx, cgroup.as_ref(), opts, &waited);
+    let outcome = spawn_and_wait(&ctx, cgroup.as_ref(), opts, &waited, &state);
     if let Some(blocked) = blocked {
         let _ = husk_sys::signal::restore(&blocked);
     }
@@ -97,6 +100,7 @@ fn spawn_and_wait(
     cgroup: Option<&husk_cgroup::Cgroup>,
     opts: &ExecOptions,
     waited: &[i32],
+    state: &crate::store::State,
 ) -> Result<Option<Ended>, ContainerError> {
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(|e| ContainerError::Fork(e.into()))?;
@@ -115,9 +119,13 @@ fn spawn_and_wait(
         cg.join(joiner.as_raw_nonzero().get().unsigned_abs())?;
     }
     ours.send(&ToChild::Go).map_err(ContainerError::Channel)?;
-    let pid = supervise(&ours, &mut procs)?;
+    let mut seccomp_fd = None;
+    let pid = supervise(&ours, &mut procs, &mut seccomp_fd)?;
     super::spawn::reap(joiner)?;
     procs.forget(joiner);
+    if let Some(fd) = seccomp_fd {
+        send_seccomp_fd(&ctx.spec, pid, state, &fd)?;
+    }
     if let Some(file) = &opts.pid_file {
         write_pid_file(file, pid)?;
     }
@@ -133,7 +141,11 @@ fn spawn_and_wait(
 /// the process may report it before the joiner sends its pid, and that pid
 /// must reach the guard so the process is reaped (an unreaped process of
 /// the pid namespace keeps its init from exiting).
-fn supervise(chan: &Channel, procs: &mut Procs) -> Result<i32, ContainerError> {
+fn supervise(
+    chan: &Channel,
+    procs: &mut Procs,
+    seccomp_fd: &mut Option<OwnedFd>,
+) -> Result<i32, ContainerError> {
     let mut pid = None;
     let mut failed = None;
     loop {
@@ -143,7 +155,12 @@ fn supervise(chan: &Channel, procs: &mut Procs) -> Result<i32, ContainerError> {
                 pid = Some(p);
             }
             Ok(ToParent::Failed(e)) => failed = Some(e),
-            Ok(ToParent::NeedMaps | ToParent::RunHooks | ToParent::SeccompFd | ToParent::Ready) => {
+            Ok(ToParent::SeccompFd) => {
+                *seccomp_fd = Some(chan.take_fd().ok_or(ContainerError::Channel(
+                    ChannelError::Decode("SeccompFd without an fd".into()),
+                ))?);
+            }
+            Ok(ToParent::NeedMaps | ToParent::RunHooks | ToParent::Ready) => {
                 return Err(ContainerError::Channel(ChannelError::Closed))
             }
             Err(ChannelError::Closed) => break,
@@ -154,6 +171,25 @@ fn supervise(chan: &Channel, procs: &mut Procs) -> Result<i32, ContainerError> {
         Some(e) => Err(ContainerError::Exec(e)),
         None => pid.ok_or(ContainerError::InitDied),
     }
+}
+
+/// The exec'd process's seccomp notify fd to `listenerPath`, with its pid
+/// and the container's state.
+fn send_seccomp_fd(
+    spec: &oci_spec::runtime::Spec,
+    pid: i32,
+    state: &crate::store::State,
+    fd: &OwnedFd,
+) -> Result<(), ContainerError> {
+    use crate::seccomp_listener as listener;
+    let path = listener::check(spec)?.ok_or(ContainerError::Channel(ChannelError::Decode(
+        "a seccomp fd with no listenerPath".into(),
+    )))?;
+    Ok(listener::send(
+        path,
+        &listener::process_state(spec, pid, state),
+        fd,
+    )?)
 }
 
 /// The process to exec: `--process FILE`, or the container's own process

@@ -12,7 +12,7 @@ use rustix::process::{Pid, WaitOptions};
 
 use super::ContainerError;
 use crate::init::{self, Context};
-use crate::msg::{Channel, ToChild, ToParent};
+use crate::msg::{Channel, ChannelError, ToChild, ToParent};
 use crate::plan::Plan;
 
 /// The container's processes until `create` succeeds: killed (and reaped:
@@ -98,7 +98,7 @@ fn supervise(
     let mut init = None;
     loop {
         let msg = chan.recv::<ToParent>().map_err(|e| match e {
-            crate::msg::ChannelError::Closed => ContainerError::InitDied,
+            ChannelError::Closed => ContainerError::InitDied,
             other => ContainerError::Channel(other),
         })?;
         match msg {
@@ -119,7 +119,11 @@ fn supervise(
                     .map_err(ContainerError::Channel)?;
             }
             ToParent::SeccompFd => {
-                let fd = chan.recv_fd().map_err(ContainerError::Channel)?;
+                let fd = chan
+                    .take_fd()
+                    .ok_or(ContainerError::Channel(ChannelError::Decode(
+                        "SeccompFd without an fd".into(),
+                    )))?;
                 seccomp_fd(init.ok_or(ContainerError::InitDied)?, fd)?;
             }
             ToParent::Ready => return init.ok_or(ContainerError::InitDied),

@@ -55,16 +55,17 @@ fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageErro
     let target = format!("/proc/{}", ctx.init_pid);
     // Checked now: the container's /proc does not show this process.
     let single = husk_sys::process::SingleThreaded::check().map_err(fail_io(Step::Fork))?;
-    Request::new()
-        .target(ctx.init_pid)
-        .all()
-        .root(Source::Target)
+    let mut request = Request::new().target(ctx.init_pid).root(Source::Target);
+    for kind in not_ours(ctx.init_pid) {
+        request = request.join(kind, Source::Target);
+    }
+    request
         .resolve()
         .and_then(|plan| plan.enter())
         .map_err(|e| StageError::new(Step::JoinNamespace, &target, errno_of(&e)))?;
     let forked = husk_sys::process::fork_single_threaded(single)
         .map_err(|e| StageError::new(Step::Fork, "exec", e))?;
-    super::split(forked, chan, || exec_process_stage(ctx))
+    super::split(forked, chan, || exec_process_stage(ctx, chan))
 }
 
 /// The exec'd process.
@@ -77,7 +78,7 @@ fn exec_joiner_stage(ctx: &ExecContext, chan: &Channel) -> Result<i32, StageErro
 /// Every fd but 0-2 is close-on-exec (CVE-2024-21626) and the working
 /// directory is checked to be inside the root. Sends nothing on success:
 /// the channel closes at `execve`.
-fn exec_process_stage(ctx: &ExecContext) -> Result<Infallible, StageError> {
+fn exec_process_stage(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StageError> {
     rustix::process::setsid().map_err(fail(Step::Setsid))?;
     mark_fds_cloexec(0)?;
     let process = ctx.spec.process().as_ref().expect("exec builds a process");
@@ -85,9 +86,9 @@ fn exec_process_stage(ctx: &ExecContext) -> Result<Infallible, StageError> {
         console::setup(socket, process.console_size().as_ref())?;
     }
     let program = exec::Program::find(process)?;
-    // Without no_new_privs the filter needs privileges: loaded before the
-    // switch (as init does). No notify fd is passed on for an exec'd process.
-    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp(process), None)?;
+    // As init: without no_new_privs (the filter then needs privileges) or
+    // with a notify listener (its fd goes to the runtime), loaded now.
+    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp(process), Some(chan))?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
@@ -101,6 +102,31 @@ fn exec_process_stage(ctx: &ExecContext) -> Result<Infallible, StageError> {
         seccomp::load(&ctx.spec)?;
     }
     Err(program.exec())
+}
+
+/// The namespaces of init that are not the runtime's own. Joining one's
+/// own namespace again changes nothing, and rootless it is refused: the
+/// host's network namespace (a rootless container shares it) belongs to
+/// the host's user namespace, not to the container's, which the process
+/// has joined by then. (`nsenter -a` skips only the user namespace.)
+fn not_ours(pid: u32) -> Vec<husk_ns::NsKind> {
+    let ino = |p: String| rustix::fs::stat(p).map(|s| (s.st_dev, s.st_ino));
+    husk_ns::NsKind::ALL
+        .into_iter()
+        .filter(|k| {
+            let name = k.proc_name();
+            match (
+                ino(format!("/proc/self/ns/{name}")),
+                ino(format!("/proc/{pid}/ns/{name}")),
+            ) {
+                // The kernel lacks the kind.
+                (Err(_), _) => false,
+                (Ok(own), Ok(theirs)) => own != theirs,
+                // init is gone: joining reports it.
+                (Ok(_), Err(_)) => true,
+            }
+        })
+        .collect()
 }
 
 fn nnp(process: &oci_spec::runtime::Process) -> bool {

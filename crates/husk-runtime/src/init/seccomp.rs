@@ -1,10 +1,11 @@
-//! `linux.seccomp` as a libseccomp filter, loaded just before `execve`;
-//! or, with a notify listener, earlier, while init can still send the
-//! notify fd to the runtime.
+//! `linux.seccomp` as a libseccomp filter: built by `create` to check it,
+//! loaded just before `execve`, or earlier, before the switch to the
+//! container's user, without `noNewPrivileges` or with a notify listener
+//! (see [`load_early`]).
 
 use oci_spec::runtime::Spec;
 
-use crate::msg::{Channel, StageError, Step, ToParent};
+use crate::msg::{Channel, StageError, Step};
 
 /// Loads the filter before init gives up its privileges, where that is
 /// needed; returns whether it did (else [`load`] does, just before exec).
@@ -15,8 +16,8 @@ use crate::msg::{Channel, StageError, Step, ToParent};
 ///   needs `CAP_SYS_ADMIN`, which the user process usually lacks;
 /// - a notify listener (`listenerPath` and an `SCMP_ACT_NOTIFY` action)
 ///   and a `chan` to the runtime: the notify fd is sent back over it
-///   (`SeccompFd`, then the fd on one byte) while the runtime, which alone
-///   can reach the socket on the host, still listens.
+///   (with the `SeccompFd` frame) while the runtime, which alone can reach
+///   the socket on the host, still listens.
 #[cfg(feature = "seccomp")]
 pub(super) fn load_early(
     spec: &Spec,
@@ -48,8 +49,11 @@ pub(super) fn load_early(
                 std::io::Error::from_raw_os_error(libc::EPIPE),
             )
         };
-        chan.send(&ToParent::SeccompFd).map_err(lost)?;
-        chan.send_fd(std::os::fd::AsFd::as_fd(&fd)).map_err(lost)?;
+        chan.send_with_fd(
+            &crate::msg::ToParent::SeccompFd,
+            std::os::fd::AsFd::as_fd(&fd),
+        )
+        .map_err(lost)?;
     }
     Ok(true)
 }
@@ -151,6 +155,34 @@ fn compare(arg: &oci_spec::runtime::LinuxSeccompArg) -> libseccomp::ScmpArgCompa
     libseccomp::ScmpArgCompare::new(u32::try_from(arg.index()).unwrap_or(u32::MAX), op, datum)
 }
 
+/// `linux.seccomp.flags` as libseccomp's filter attributes. libseccomp
+/// 2.5 has no attribute for `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: that
+/// one is refused rather than dropped.
+#[cfg(feature = "seccomp")]
+fn set_flags(
+    f: &mut libseccomp::ScmpFilterContext,
+    sc: &oci_spec::runtime::LinuxSeccomp,
+) -> Result<(), StageError> {
+    use libseccomp::ScmpFilterAttr as A;
+    use oci_spec::runtime::LinuxSeccompFilterFlag as F;
+    for flag in sc.flags().iter().flatten() {
+        let (attr, name) = match flag {
+            F::SeccompFilterFlagLog => (A::CtlLog, "SECCOMP_FILTER_FLAG_LOG"),
+            F::SeccompFilterFlagTsync => (A::CtlTsync, "SECCOMP_FILTER_FLAG_TSYNC"),
+            F::SeccompFilterFlagSpecAllow => (A::CtlSsb, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+            F::SeccompFilterFlagWaitKillableRecv => {
+                return Err(fail(
+                    "flags",
+                    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported",
+                ))
+            }
+        };
+        f.set_filter_attr(attr, 1)
+            .map_err(|e| fail(name, &e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// The filter: default action, architectures, then one rule per syscall
 /// (per condition when an argument is compared twice, which libseccomp
 /// refuses in one rule). Unknown syscall names are skipped, as runc does;
@@ -164,6 +196,7 @@ fn build(
     let mut f = ScmpFilterContext::new_filter(default).map_err(|e| fail("init", &e.to_string()))?;
     f.set_ctl_nnp(false)
         .map_err(|e| fail("nnp", &e.to_string()))?;
+    set_flags(&mut f, sc)?;
     for arch in sc.architectures().iter().flatten() {
         let name = serde_json::to_value(arch)
             .ok()
