@@ -419,3 +419,73 @@ fn podman_matches_runc() {
         assert_eq!(ours.status.code(), theirs.status.code());
     }
 }
+
+/// The text a pty carried, without carriage returns and conmon's stray NUL
+/// (echoed as `^@` at a moment that varies between runs).
+fn pty_text(out: &std::process::Output) -> String {
+    text(out)
+        .replace('\r', "")
+        .replace("^@", "")
+        .replace('\0', "")
+}
+
+/// Errors and terminals, husk against runc: a missing program is exit 127
+/// ("executable file not found"), a directory as the program 126
+/// ("Permission denied"), with nothing left behind; `run -it` and `exec -it`
+/// print the same through the pty.
+#[test]
+fn podman_errors_and_ttys_match_runc() {
+    podman_setup!();
+    require_tool!("runc");
+    require_tool!("script");
+    let husk = Podman::new(Runtime::Husk);
+    let runc = Podman::new(Runtime::Runc);
+    for (program, code) in [("husk-no-such-program", 127), ("/etc", 126)] {
+        let ours = husk.run_rm(&[], &[program]);
+        let theirs = runc.run_rm(&[], &[program]);
+        assert_eq!(ours.status.code(), Some(code), "{}", common::stderr(&ours));
+        assert_eq!(
+            theirs.status.code(),
+            Some(code),
+            "{}",
+            common::stderr(&theirs)
+        );
+        let err = common::stderr(&ours);
+        assert!(err.contains(program), "{err}");
+    }
+    assert!(husk_ids(&husk).is_empty(), "{:?}", husk_ids(&husk));
+    assert!(container_cgroups(&husk).is_empty());
+    let probe = "tty; [ -t 0 ] && [ -t 1 ] && echo tty-stdio; echo TERM=$TERM; \
+        read -r pid comm state ppid pgrp sid rest < /proc/self/stat; \
+        [ $sid = $pid ] && echo session-leader; exit 3";
+    let run_it = |p: &Podman| {
+        let args = p.run_line(&["--rm", "-it"], &[], &["sh", "-c", probe]);
+        p.on_a_pty(&args, b"")
+    };
+    let (ours, theirs) = (run_it(&husk), run_it(&runc));
+    assert_eq!(
+        (pty_text(&ours), ours.status.code()),
+        (pty_text(&theirs), theirs.status.code())
+    );
+    assert!(pty_text(&ours).contains("tty-stdio"), "{}", pty_text(&ours));
+    let exec_it = |p: &Podman| {
+        let args = p.run_line(&["-d"], &[], &["sleep", "1000"]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let id = p.ok(&args).trim().to_owned();
+        let exec: Vec<String> = ["exec", "-it", &id, "sh", "-c", probe]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        p.on_a_pty(&exec, b"")
+    };
+    let (ours, theirs) = (exec_it(&husk), exec_it(&runc));
+    assert_eq!(
+        (pty_text(&ours), ours.status.code()),
+        (pty_text(&theirs), theirs.status.code())
+    );
+    assert!(
+        pty_text(&ours).contains("session-leader"),
+        "{}",
+        pty_text(&ours)
+    );
+}

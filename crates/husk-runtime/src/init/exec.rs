@@ -39,12 +39,15 @@ impl Program {
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.to_string_lossy().into_owned())
             .unwrap_or_else(|| DEFAULT_PATH.to_owned());
-        let path = lookup(&args[0], &search).ok_or_else(|| {
-            StageError::new(
-                Step::Executable,
-                &args[0],
-                std::io::Error::from_raw_os_error(libc::ENOENT),
-            )
+        let path = lookup(&args[0], &search).map_err(|errno| {
+            // Not found: "executable file not found" (podman: 127); found
+            // but not an executable file: "Permission denied" (126), as runc.
+            let step = if errno == libc::EACCES {
+                Step::Exec
+            } else {
+                Step::Executable
+            };
+            StageError::new(step, &args[0], std::io::Error::from_raw_os_error(errno))
         })?;
         let prepared =
             Prepared::new(&path, &args).map_err(|e| StageError::new(Step::Exec, &args[0], e))?;
@@ -72,17 +75,23 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// `args[0]` as execvp would find it: as is when it has a `/`, else the
-/// first executable file of that name on `search`.
-fn lookup(arg0: &str, search: &str) -> Option<PathBuf> {
+/// `args[0]` as runc finds it: with a `/`, as is (`ENOENT` if missing,
+/// `EACCES` if not an executable file: a directory, no `x` bit); else the
+/// first executable file of that name on `search` (`ENOENT` if none).
+fn lookup(arg0: &str, search: &str) -> Result<PathBuf, i32> {
     if arg0.contains('/') {
         let p = PathBuf::from(arg0);
-        return is_executable(&p).then_some(p);
+        return match std::fs::metadata(&p) {
+            Ok(_) if is_executable(&p) => Ok(p),
+            Ok(_) => Err(libc::EACCES),
+            Err(_) => Err(libc::ENOENT),
+        };
     }
     search
         .split(':')
         .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(arg0))
         .find(|p| is_executable(p))
+        .ok_or(libc::ENOENT)
 }
 
 /// Changes to `process.cwd` (made if missing, as runc does) and checks the
@@ -129,10 +138,16 @@ mod tests {
     fn lookup_table() {
         assert_eq!(
             lookup("sh", "/nonexistent:/bin"),
-            Some(PathBuf::from("/bin/sh"))
+            Ok(PathBuf::from("/bin/sh"))
         );
-        assert_eq!(lookup("/bin/sh", ""), Some(PathBuf::from("/bin/sh")));
-        assert_eq!(lookup("no-such-program-husk", "/bin:/usr/bin"), None);
-        assert_eq!(lookup("/etc/passwd", ""), None);
+        assert_eq!(lookup("/bin/sh", ""), Ok(PathBuf::from("/bin/sh")));
+        assert_eq!(
+            lookup("no-such-program-husk", "/bin:/usr/bin"),
+            Err(libc::ENOENT)
+        );
+        assert_eq!(lookup("/no/such/husk", ""), Err(libc::ENOENT));
+        assert_eq!(lookup("/etc/passwd", ""), Err(libc::EACCES));
+        assert_eq!(lookup("/etc", ""), Err(libc::EACCES));
+        assert_eq!(lookup("passwd", "/etc"), Err(libc::ENOENT));
     }
 }
