@@ -101,8 +101,9 @@ fn container_cgroups(p: &Podman) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// `run -d`, `exec` (output, exit status, the container's namespaces),
-/// `pause`/`unpause` (the freezer), `stop` (SIGTERM reaches the container's trap: exit 7, not SIGKILL's 137),
+/// `run -d`, `exec` (output, exit status, the container's namespaces,
+/// `--user`/`--workdir`/`--env`), `logs`, `pause`/`unpause` (the freezer),
+/// `stop` and `start` again, `stop` (SIGTERM reaches the container's trap: exit 7, not SIGKILL's 137),
 /// `rm`: husk's state and the container's cgroup are gone.
 #[test]
 fn podman_run_detached_exec_stop_rm() {
@@ -111,7 +112,11 @@ fn podman_run_detached_exec_stop_rm() {
     let args = p.run_line(
         &["-d"],
         &[],
-        &["sh", "-c", "trap 'exit 7' TERM; sleep 1000 & wait"],
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; echo started; sleep 1000 & wait",
+        ],
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let id = p.ok(&args).trim().to_owned();
@@ -138,6 +143,24 @@ fn podman_run_detached_exec_stop_rm() {
     );
     let out = p.output(&["exec", &id, "sh", "-c", "exit 4"]);
     assert_eq!(out.status.code(), Some(4), "{}", common::stderr(&out));
+    let out = p.output(&[
+        "exec",
+        "--user",
+        "1000:1001",
+        "--workdir",
+        "/tmp",
+        "--env",
+        "HUSKVAR=set",
+        &id,
+        "sh",
+        "-c",
+        "id -u; id -g; pwd; echo $HUSKVAR",
+    ]);
+    assert_eq!(ok(&out), "1000\n1001\n/tmp\nset\n");
+    assert!(
+        p.ok(&["logs", &id]).contains("started"),
+        "conmon logged stdout"
+    );
     let cgroup = container_cgroup(&p, "pids", &id);
     assert!(cgroup.is_dir(), "{}", cgroup.display());
     p.ok(&["pause", &id]);
@@ -146,6 +169,13 @@ fn podman_run_detached_exec_stop_rm() {
     assert_eq!(std::fs::read_to_string(&freezer).unwrap().trim(), "FROZEN");
     p.ok(&["unpause", &id]);
     assert_eq!(inspect(&p, &id, "{{.State.Status}}"), "running");
+    p.ok(&["stop", "--time", "60", &id]);
+    assert_eq!(inspect(&p, &id, "{{.State.ExitCode}}"), "7");
+    // Started again: husk deletes and creates the same id.
+    p.ok(&["start", &id]);
+    assert_eq!(inspect(&p, &id, "{{.State.Status}}"), "running");
+    let again: u32 = inspect(&p, &id, "{{.State.Pid}}").parse().unwrap();
+    assert_ne!(again, pid);
     p.ok(&["stop", "--time", "60", &id]);
     assert_eq!(inspect(&p, &id, "{{.State.ExitCode}}"), "7");
     p.ok(&["rm", &id]);
