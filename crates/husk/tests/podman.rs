@@ -103,8 +103,9 @@ fn container_cgroups(p: &Podman) -> Vec<std::path::PathBuf> {
 
 /// `run -d`, `exec` (output, exit status, the container's namespaces,
 /// `--user`/`--workdir`/`--env`), `logs`, `pause`/`unpause` (the freezer),
-/// `stop` and `start` again, `stop` (SIGTERM reaches the container's trap: exit 7, not SIGKILL's 137),
-/// `rm`: husk's state and the container's cgroup are gone.
+/// `stop` (SIGTERM reaches the container's trap: exit 7, not SIGKILL's
+/// 137), `start` again, `stop`, `rm`: husk's state, the container's cgroup
+/// and the conmons are gone.
 #[test]
 fn podman_run_detached_exec_stop_rm() {
     podman_setup!();
