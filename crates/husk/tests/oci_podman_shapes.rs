@@ -58,8 +58,8 @@ fn seccomp_without_no_new_privs() {
 }
 
 /// `tmpcopyup` (podman's `--read-only` mounts): a tmpfs over `/bin` starts
-/// with `/bin`'s files, modes, owners and symlinks, so the shell found on
-/// it afterwards is the image's.
+/// with `/bin`'s files, modes, owners and symlinks, and its mode, so the
+/// shell found on it afterwards is the image's.
 #[test]
 fn tmpfs_copy_up() {
     setup!();
@@ -67,7 +67,8 @@ fn tmpfs_copy_up() {
         "sh",
         "-c",
         "grep ' /bin ' /proc/self/mountinfo; busybox stat -c '%a %u:%g' /bin/busybox; \
-         busybox readlink /bin/sh; echo new > /bin/husk-new && cat /bin/husk-new",
+         busybox readlink /bin/sh; echo new > /bin/husk-new && cat /bin/husk-new; \
+         busybox stat -c %a /bin",
     ]);
     let mounts = b.config["mounts"].as_array_mut().unwrap();
     mounts.push(json!({
@@ -79,7 +80,8 @@ fn tmpfs_copy_up() {
     let mount = out.lines().next().unwrap_or_default();
     assert!(mount.contains(" - tmpfs "), "{out}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[1..], ["755 0:0", "busybox", "new"], "{out}");
+    // The tmpfs takes the directory's mode (a bare tmpfs is 1777).
+    assert_eq!(lines[1..], ["755 0:0", "busybox", "new", "755"], "{out}");
     // The image's own /bin is untouched.
     assert!(!b.path().join("rootfs/bin/husk-new").exists());
 }

@@ -410,7 +410,8 @@ fn podman_userns_maps() {
 
 /// What a container reports about itself, for comparing runtimes: ids,
 /// capability sets, no_new_privs and seccomp mode, maps, rlimits, memory
-/// and pids limits, `/dev`
+/// and pids limits, the image's `/tmp` (a copy-up tmpfs with `--read-only`),
+/// `/dev`
 /// (but `core`: husk links it always, as crun; runc only when the kernel
 /// has `/proc/kcore`, which this one lacks), and the mount points with
 /// their types and per-mount options (sorted; `/sys/fs/cgroup` left out:
@@ -419,6 +420,7 @@ fn podman_userns_maps() {
 const PROBE: &str = "id; grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; \
     cat /proc/self/uid_map /proc/self/gid_map; ulimit -n; ulimit -u; ls /dev | grep -vx core; \
     cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; \
+    stat -c '%n %a %u:%g' /tmp /tmp/husk-seed; \
     awk '$5 !~ /^\\/sys\\/fs\\/cgroup/ {print $5, $6, $(NF-2)}' /proc/self/mountinfo | sort";
 
 /// The same podman commands with husk and with runc 1.1 print the same.
@@ -434,6 +436,13 @@ fn podman_matches_runc() {
         &["--read-only"],
         &["--memory", "64m", "--pids-limit", "20"],
         &["--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536"],
+        &[
+            "--read-only",
+            "--uidmap",
+            "0:300000:65536",
+            "--gidmap",
+            "0:300000:65536",
+        ],
     ];
     for opts in cases {
         let ours = husk.run_rm(opts, &["sh", "-c", PROBE]);

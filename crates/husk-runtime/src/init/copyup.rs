@@ -31,11 +31,13 @@ pub(super) fn open(dest: &Path) -> Result<Covered, StageError> {
 }
 
 /// After the mount: copies the covered directory's entries, with their
-/// modes and owners, into the tmpfs at `dest` (whose own mode stays the
-/// tmpfs's, as with runc).
+/// modes and owners, into the tmpfs at `dest`, and gives the tmpfs the
+/// directory's mode (as runc: not its owner).
 pub(super) fn copy(under: &Covered, dest: &Path) -> Result<(), StageError> {
     let src = PathBuf::from(format!("/proc/self/fd/{}", under.0.as_raw_fd()));
-    copy_tree(&src, dest).map_err(fail(dest))
+    copy_tree(&src, dest).map_err(fail(dest))?;
+    let mode = fs::metadata(&src).map_err(fail(dest))?.mode() & 0o7777;
+    fs::set_permissions(dest, fs::Permissions::from_mode(mode)).map_err(fail(dest))
 }
 
 /// Directories, regular files and symlinks; device nodes, fifos and

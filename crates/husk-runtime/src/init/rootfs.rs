@@ -233,8 +233,12 @@ fn mount_one(ctx: &Context, m: &MountStep) -> Result<(), StageError> {
     } else if m.fstype == "cgroup" {
         mount_cgroup_view(ctx, &dest, flags)?;
     } else {
+        // Opened before the mount point is made: a directory husk makes
+        // has nothing to copy and keeps the tmpfs's own mode (runc).
+        let covered = (m.copy_up && dest.is_dir())
+            .then(|| copyup::open(&dest))
+            .transpose()?;
         make_mount_point(&dest, false)?;
-        let covered = m.copy_up.then(|| copyup::open(&dest)).transpose()?;
         mount_fs(
             m.source.as_str(),
             &dest,
