@@ -443,6 +443,15 @@ fn podman_matches_runc() {
             "--gidmap",
             "0:300000:65536",
         ],
+        &["--privileged"],
+        &["--user", "65534:65534", "--workdir", "/tmp"],
+        &[
+            "--security-opt",
+            "no-new-privileges",
+            "--tmpfs",
+            "/husk-t:size=1m",
+        ],
+        &["--pid", "host", "--shm-size", "1m"],
     ];
     for opts in cases {
         let ours = husk.run_rm(opts, &["sh", "-c", PROBE]);
