@@ -199,7 +199,7 @@ fn podman_run_it_through_a_pty() {
         &[
             "sh",
             "-c",
-            "tty; [ -t 0 ] && echo stdin-tty; read x; echo got-$x; exit 5",
+            "read x; tty; [ -t 0 ] && echo stdin-tty; echo got-$x; exit 5",
         ],
     );
     let out = p.on_a_pty(&args, b"abc\n");
@@ -226,9 +226,9 @@ fn podman_exec_it_through_a_pty() {
     let args = p.run_line(&["-d"], &[], &["sleep", "1000"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let id = p.ok(&args).trim().to_owned();
-    let shell = "tty; [ -t 0 ] && echo stdin-tty; \
+    let shell = "read x; tty; [ -t 0 ] && echo stdin-tty; \
         read -r pid comm state ppid pgrp sid rest < /proc/self/stat; \
-        [ $sid = $pid ] && echo session-leader; read x; echo got-$x; exit 6";
+        [ $sid = $pid ] && echo session-leader; echo got-$x; exit 6";
     let exec: Vec<String> = ["exec", "-it", &id, "sh", "-c", shell]
         .iter()
         .map(|s| (*s).to_owned())
@@ -504,12 +504,12 @@ fn podman_errors_and_ttys_match_runc() {
     }
     assert!(husk_ids(&husk).is_empty(), "{:?}", husk_ids(&husk));
     assert!(container_cgroups(&husk).is_empty());
-    let probe = "tty; [ -t 0 ] && [ -t 1 ] && echo tty-stdio; echo TERM=$TERM; \
+    let probe = "read x; tty; [ -t 0 ] && [ -t 1 ] && echo tty-stdio; echo TERM=$TERM; \
         read -r pid comm state ppid pgrp sid rest < /proc/self/stat; \
         [ $sid = $pid ] && echo session-leader; exit 3";
     let run_it = |p: &Podman| {
         let args = p.run_line(&["--rm", "-it"], &[], &["sh", "-c", probe]);
-        p.on_a_pty(&args, b"")
+        p.on_a_pty(&args, b"go\n")
     };
     let (ours, theirs) = (run_it(&husk), run_it(&runc));
     assert_eq!(
@@ -525,7 +525,7 @@ fn podman_errors_and_ttys_match_runc() {
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
-        p.on_a_pty(&exec, b"")
+        p.on_a_pty(&exec, b"go\n")
     };
     let (ours, theirs) = (exec_it(&husk), exec_it(&runc));
     assert_eq!(
