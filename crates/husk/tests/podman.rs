@@ -101,9 +101,11 @@ fn container_cgroups(p: &Podman) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// `run -d`, `exec` (output, exit status, the container's namespaces),
-/// `pause`/`unpause` (the freezer), `stop` (SIGTERM reaches the container's trap: exit 7, not SIGKILL's 137),
-/// `rm`: husk's state and the container's cgroup are gone.
+/// `run -d`, `exec` (output, exit status, the container's namespaces,
+/// `--user`/`--workdir`/`--env`), `logs`, `pause`/`unpause` (the freezer),
+/// `stop` (SIGTERM reaches the container's trap: exit 7, not SIGKILL's
+/// 137), `start` again, `stop`, `rm`: husk's state, the container's cgroup
+/// and the conmons are gone.
 #[test]
 fn podman_run_detached_exec_stop_rm() {
     podman_setup!();
@@ -111,7 +113,11 @@ fn podman_run_detached_exec_stop_rm() {
     let args = p.run_line(
         &["-d"],
         &[],
-        &["sh", "-c", "trap 'exit 7' TERM; sleep 1000 & wait"],
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; echo started; sleep 1000 & wait",
+        ],
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let id = p.ok(&args).trim().to_owned();
@@ -138,6 +144,24 @@ fn podman_run_detached_exec_stop_rm() {
     );
     let out = p.output(&["exec", &id, "sh", "-c", "exit 4"]);
     assert_eq!(out.status.code(), Some(4), "{}", common::stderr(&out));
+    let out = p.output(&[
+        "exec",
+        "--user",
+        "1000:1001",
+        "--workdir",
+        "/tmp",
+        "--env",
+        "HUSKVAR=set",
+        &id,
+        "sh",
+        "-c",
+        "id -u; id -g; pwd; echo $HUSKVAR",
+    ]);
+    assert_eq!(ok(&out), "1000\n1001\n/tmp\nset\n");
+    assert!(
+        p.ok(&["logs", &id]).contains("started"),
+        "conmon logged stdout"
+    );
     let cgroup = container_cgroup(&p, "pids", &id);
     assert!(cgroup.is_dir(), "{}", cgroup.display());
     p.ok(&["pause", &id]);
@@ -146,6 +170,13 @@ fn podman_run_detached_exec_stop_rm() {
     assert_eq!(std::fs::read_to_string(&freezer).unwrap().trim(), "FROZEN");
     p.ok(&["unpause", &id]);
     assert_eq!(inspect(&p, &id, "{{.State.Status}}"), "running");
+    p.ok(&["stop", "--time", "60", &id]);
+    assert_eq!(inspect(&p, &id, "{{.State.ExitCode}}"), "7");
+    // Started again: husk deletes and creates the same id.
+    p.ok(&["start", &id]);
+    assert_eq!(inspect(&p, &id, "{{.State.Status}}"), "running");
+    let again: u32 = inspect(&p, &id, "{{.State.Pid}}").parse().unwrap();
+    assert_ne!(again, pid);
     p.ok(&["stop", "--time", "60", &id]);
     assert_eq!(inspect(&p, &id, "{{.State.ExitCode}}"), "7");
     p.ok(&["rm", &id]);
@@ -168,7 +199,7 @@ fn podman_run_it_through_a_pty() {
         &[
             "sh",
             "-c",
-            "tty; [ -t 0 ] && echo stdin-tty; read x; echo got-$x; exit 5",
+            "read x; tty; [ -t 0 ] && echo stdin-tty; echo got-$x; exit 5",
         ],
     );
     let out = p.on_a_pty(&args, b"abc\n");
@@ -195,9 +226,9 @@ fn podman_exec_it_through_a_pty() {
     let args = p.run_line(&["-d"], &[], &["sleep", "1000"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let id = p.ok(&args).trim().to_owned();
-    let shell = "tty; [ -t 0 ] && echo stdin-tty; \
+    let shell = "read x; tty; [ -t 0 ] && echo stdin-tty; \
         read -r pid comm state ppid pgrp sid rest < /proc/self/stat; \
-        [ $sid = $pid ] && echo session-leader; read x; echo got-$x; exit 6";
+        [ $sid = $pid ] && echo session-leader; echo got-$x; exit 6";
     let exec: Vec<String> = ["exec", "-it", &id, "sh", "-c", shell]
         .iter()
         .map(|s| (*s).to_owned())
@@ -378,7 +409,9 @@ fn podman_userns_maps() {
 }
 
 /// What a container reports about itself, for comparing runtimes: ids,
-/// capability sets, no_new_privs and seccomp mode, maps, rlimits, `/dev`
+/// capability sets, no_new_privs and seccomp mode, maps, rlimits, memory
+/// and pids limits, the image's `/tmp` (a copy-up tmpfs with `--read-only`),
+/// `/dev`
 /// (but `core`: husk links it always, as crun; runc only when the kernel
 /// has `/proc/kcore`, which this one lacks), and the mount points with
 /// their types and per-mount options (sorted; `/sys/fs/cgroup` left out:
@@ -386,6 +419,8 @@ fn podman_userns_maps() {
 /// hybrid host).
 const PROBE: &str = "id; grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; \
     cat /proc/self/uid_map /proc/self/gid_map; ulimit -n; ulimit -u; ls /dev | grep -vx core; \
+    cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; \
+    stat -c '%n %a %u:%g' /tmp /tmp/husk-seed; \
     awk '$5 !~ /^\\/sys\\/fs\\/cgroup/ {print $5, $6, $(NF-2)}' /proc/self/mountinfo | sort";
 
 /// The same podman commands with husk and with runc 1.1 print the same.
@@ -399,7 +434,24 @@ fn podman_matches_runc() {
         &[],
         &["--cap-drop", "ALL", "--cap-add", "CAP_KILL,CAP_NET_RAW"],
         &["--read-only"],
+        &["--memory", "64m", "--pids-limit", "20"],
         &["--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536"],
+        &[
+            "--read-only",
+            "--uidmap",
+            "0:300000:65536",
+            "--gidmap",
+            "0:300000:65536",
+        ],
+        &["--privileged"],
+        &["--user", "65534:65534", "--workdir", "/tmp"],
+        &[
+            "--security-opt",
+            "no-new-privileges",
+            "--tmpfs",
+            "/husk-t:size=1m",
+        ],
+        &["--pid", "host", "--shm-size", "1m"],
     ];
     for opts in cases {
         let ours = husk.run_rm(opts, &["sh", "-c", PROBE]);
@@ -415,4 +467,74 @@ fn podman_matches_runc() {
         let theirs = runc.run_rm(&[], &["sh", "-c", &format!("exit {code}")]);
         assert_eq!(ours.status.code(), theirs.status.code());
     }
+}
+
+/// The text a pty carried, without carriage returns and conmon's stray NUL
+/// (echoed as `^@` at a moment that varies between runs).
+fn pty_text(out: &std::process::Output) -> String {
+    text(out)
+        .replace('\r', "")
+        .replace("^@", "")
+        .replace('\0', "")
+}
+
+/// Errors and terminals, husk against runc: a missing program is exit 127
+/// ("executable file not found"), a directory as the program 126
+/// ("Permission denied"), with nothing left behind; `run -it` and `exec -it`
+/// print the same through the pty.
+#[test]
+fn podman_errors_and_ttys_match_runc() {
+    podman_setup!();
+    require_tool!("runc");
+    require_tool!("script");
+    let husk = Podman::new(Runtime::Husk);
+    let runc = Podman::new(Runtime::Runc);
+    for (program, code) in [("husk-no-such-program", 127), ("/etc", 126)] {
+        let ours = husk.run_rm(&[], &[program]);
+        let theirs = runc.run_rm(&[], &[program]);
+        assert_eq!(ours.status.code(), Some(code), "{}", common::stderr(&ours));
+        assert_eq!(
+            theirs.status.code(),
+            Some(code),
+            "{}",
+            common::stderr(&theirs)
+        );
+        let err = common::stderr(&ours);
+        assert!(err.contains(program), "{err}");
+    }
+    assert!(husk_ids(&husk).is_empty(), "{:?}", husk_ids(&husk));
+    assert!(container_cgroups(&husk).is_empty());
+    let probe = "read x; tty; [ -t 0 ] && [ -t 1 ] && echo tty-stdio; echo TERM=$TERM; \
+        read -r pid comm state ppid pgrp sid rest < /proc/self/stat; \
+        [ $sid = $pid ] && echo session-leader; exit 3";
+    let run_it = |p: &Podman| {
+        let args = p.run_line(&["--rm", "-it"], &[], &["sh", "-c", probe]);
+        p.on_a_pty(&args, b"go\n")
+    };
+    let (ours, theirs) = (run_it(&husk), run_it(&runc));
+    assert_eq!(
+        (pty_text(&ours), ours.status.code()),
+        (pty_text(&theirs), theirs.status.code())
+    );
+    assert!(pty_text(&ours).contains("tty-stdio"), "{}", pty_text(&ours));
+    let exec_it = |p: &Podman| {
+        let args = p.run_line(&["-d"], &[], &["sleep", "1000"]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let id = p.ok(&args).trim().to_owned();
+        let exec: Vec<String> = ["exec", "-it", &id, "sh", "-c", probe]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        p.on_a_pty(&exec, b"go\n")
+    };
+    let (ours, theirs) = (exec_it(&husk), exec_it(&runc));
+    assert_eq!(
+        (pty_text(&ours), ours.status.code()),
+        (pty_text(&theirs), theirs.status.code())
+    );
+    assert!(
+        pty_text(&ours).contains("session-leader"),
+        "{}",
+        pty_text(&ours)
+    );
 }

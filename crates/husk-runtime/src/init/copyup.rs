@@ -10,8 +10,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use husk_sys::inroot::fd_path;
-
+use husk_sys::inroot::{fd_path, Root};
 use rustix::fs::{Mode, OFlags};
 
 use crate::msg::{StageError, Step};
@@ -24,20 +23,30 @@ fn fail(dest: &Path) -> impl Fn(io::Error) -> StageError + '_ {
     move |e| StageError::new(Step::Mount, format!("{} (tmpcopyup)", dest.display()), e)
 }
 
-/// Opens the directory at `at` (the mount point `dest`, resolved inside
-/// the rootfs) before the mount covers it.
-pub(super) fn open(at: &OwnedFd, dest: &Path) -> Result<Covered, StageError> {
+/// Opens the directory `dest` (resolved inside the rootfs) before the
+/// mount covers it; `None` when there is no directory there yet.
+pub(super) fn open_existing(root: &Root, dest: &Path) -> Result<Option<Covered>, StageError> {
+    let at = match root.resolve(dest) {
+        Ok(at) => at,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(dest)(e)),
+    };
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    rustix::fs::open(fd_path(at), flags, Mode::empty())
-        .map(Covered)
-        .map_err(|e| fail(dest)(e.into()))
+    match rustix::fs::open(fd_path(&at), flags, Mode::empty()) {
+        Ok(fd) => Ok(Some(Covered(fd))),
+        Err(rustix::io::Errno::NOTDIR) => Ok(None),
+        Err(e) => Err(fail(dest)(e.into())),
+    }
 }
 
 /// After the mount: copies the covered directory's entries, with their
-/// modes and owners, into the tmpfs now at `at` (`dest` in the container;
-/// its own mode stays the tmpfs's, as with runc).
+/// modes and owners, into the tmpfs now at `at` (`dest` in the container),
+/// and gives the tmpfs the directory's mode (as runc: not its owner).
 pub(super) fn copy(under: &Covered, at: &OwnedFd, dest: &Path) -> Result<(), StageError> {
-    copy_tree(&fd_path(&under.0), &fd_path(at)).map_err(fail(dest))
+    let (src, to) = (fd_path(&under.0), fd_path(at));
+    copy_tree(&src, &to).map_err(fail(dest))?;
+    let mode = fs::metadata(&src).map_err(fail(dest))?.mode() & 0o7777;
+    fs::set_permissions(&to, fs::Permissions::from_mode(mode)).map_err(fail(dest))
 }
 
 /// Directories, regular files and symlinks; device nodes, fifos and

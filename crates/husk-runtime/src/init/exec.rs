@@ -40,11 +40,14 @@ impl Program {
             .map(|(_, v)| v.to_string_lossy().into_owned())
             .unwrap_or_else(|| DEFAULT_PATH.to_owned());
         let path = lookup(&args[0], &search).map_err(|errno| {
-            StageError::new(
-                Step::Executable,
-                &args[0],
-                std::io::Error::from_raw_os_error(errno),
-            )
+            // Not found: "executable file not found" (podman: 127); found
+            // but not an executable file: "Permission denied" (126), as runc.
+            let step = if errno == libc::EACCES {
+                Step::Exec
+            } else {
+                Step::Executable
+            };
+            StageError::new(step, &args[0], std::io::Error::from_raw_os_error(errno))
         })?;
         let prepared =
             Prepared::new(&path, &args).map_err(|e| StageError::new(Step::Exec, &args[0], e))?;
@@ -72,9 +75,9 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// `args[0]` as execvp would find it: as is when it has a `/`, else the
-/// first executable file of that name on `search`. The errno says why
-/// not (`EACCES` for a path that is there but not executable).
+/// `args[0]` as runc finds it: with a `/`, as is (`ENOENT` if missing,
+/// `EACCES` if not an executable file: a directory, no `x` bit); else the
+/// first executable file of that name on `search` (`ENOENT` if none).
 fn lookup(arg0: &str, search: &str) -> Result<PathBuf, i32> {
     if arg0.contains('/') {
         let p = PathBuf::from(arg0);
@@ -142,7 +145,9 @@ mod tests {
             lookup("no-such-program-husk", "/bin:/usr/bin"),
             Err(libc::ENOENT)
         );
+        assert_eq!(lookup("/no/such/husk", ""), Err(libc::ENOENT));
         assert_eq!(lookup("/etc/passwd", ""), Err(libc::EACCES));
-        assert_eq!(lookup("/husk-no-such", ""), Err(libc::ENOENT));
+        assert_eq!(lookup("/etc", ""), Err(libc::EACCES));
+        assert_eq!(lookup("passwd", "/etc"), Err(libc::ENOENT));
     }
 }

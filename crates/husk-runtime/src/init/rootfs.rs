@@ -258,8 +258,14 @@ fn mount_one(ctx: &Context, root: &Root, m: &MountStep) -> Result<(), StageError
     } else if m.fstype == "cgroup" {
         mount_cgroup_view(ctx, root, dest, flags)?;
     } else {
+        // Opened before the mount point is made: a directory husk makes
+        // has nothing to copy and keeps the tmpfs's own mode (runc).
+        let covered = if m.copy_up {
+            copyup::open_existing(root, dest)?
+        } else {
+            None
+        };
         let at = mount_point(root, dest, false)?;
-        let covered = m.copy_up.then(|| copyup::open(&at, dest)).transpose()?;
         mount_fs(
             m.source.as_str(),
             &fd_path(&at),
