@@ -178,8 +178,13 @@ impl Root {
                 dir = self.openat2(&done, OFlags::PATH | OFlags::DIRECTORY)?;
                 continue;
             }
-            let kind = if pending.is_empty() { last } else { Last::Dir };
-            match open_or_make(dir.as_fd(), &name, kind, mode)? {
+            // Missing parents are made 0755 (as runc), only the last with `mode`.
+            let (kind, m) = if pending.is_empty() {
+                (last, mode)
+            } else {
+                (Last::Dir, 0o755)
+            };
+            match open_or_make(dir.as_fd(), &name, kind, m)? {
                 Entry::Node(fd) => {
                     done.push(&name);
                     dir = fd;

@@ -514,7 +514,12 @@ fn a_delegated_cgroup_is_used() {
     let procs: Vec<String> = deleg
         .procs()
         .iter()
-        .map(|p| format!("echo $$ > {}", p.display()))
+        .map(|p| {
+            format!(
+                "{{ echo $$ > {0} || {{ echo cannot join {0} >&2; false; }}; }}",
+                p.display()
+            )
+        })
         .collect();
     let script = format!(
         "{} && exec setpriv --reuid={} --regid={} --clear-groups {} oci run --detach {}",
