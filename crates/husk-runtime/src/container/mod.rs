@@ -488,9 +488,16 @@ fn open_cgroup(saved: &Saved) -> Result<Option<Cgroup>, ContainerError> {
 
 /// `delete`: removes a stopped (or created) container: its processes,
 /// cgroup and state, then runs the `poststop` hooks (a failure is only a
-/// warning). A running one needs `force` (SIGKILL first).
+/// warning). A running one needs `force` (SIGKILL first); with `force` an
+/// unknown id is not an error.
 pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError> {
-    let locked = store.open(id)?;
+    let locked = match store.open(id) {
+        // As runc and crun: `delete --force` of a container that does not
+        // exist succeeds (containerd's shim cleans up that way after a
+        // container that has already been deleted).
+        Err(StoreError::NotFound(_)) if force => return Ok(()),
+        other => other?,
+    };
     let saved = locked.load()?;
     let status = locked.status(saved.as_ref());
     let allowed = match status {

@@ -1,0 +1,325 @@
+//! containerd 1.6 with husk as its runtime binary: each test starts a
+//! private containerd (its own socket, root, state and namespace), imports
+//! a busybox image it builds in OCI layout, and drives it with `ctr` —
+//! `ctr run --runc-binary <husk-runc link>` — so the shim calls husk just
+//! as it calls runc (`create`, `start`, `state`, `exec`, `ps`, `kill`,
+//! `pause`, `resume`, `delete`). Every test checks that nothing is left
+//! afterwards. Needs root, containerd, ctr, containerd-shim-runc-v2 and
+//! busybox-static.
+
+mod common;
+mod containerd_support;
+mod oci_support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{unique, ChildGuard};
+use containerd_support::{text, Containerd};
+
+/// A containerd with the busybox image imported.
+fn started() -> Containerd {
+    let ctrd = Containerd::start();
+    ctrd.import_busybox();
+    ctrd
+}
+
+/// Asserts the process is in cgroup `want` (the `--cgroup` path, under
+/// `/husk`), not in containerd's default `/<namespace>/<id>`.
+fn assert_in_cgroup(pid: u32, want: &str) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        text.lines().any(|l| l.ends_with(&format!(":{want}"))),
+        "{pid} not in {want}: {text}"
+    );
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie).
+fn live(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, r)| !r.starts_with('Z'))
+    })
+}
+
+/// Polls (bounded) until `pid` is gone.
+fn wait_gone(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while live(pid) {
+        assert!(Instant::now() < deadline, "{pid} still alive");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Polls (bounded) until the file holds `want`.
+fn wait_for_text(path: &Path, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = std::fs::read_to_string(path).unwrap_or_default();
+        if now.contains(want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {want:?} in {now:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn run_rm_prints_the_output_passes_the_exit_status_and_leaves_nothing() {
+    ctrd_setup!();
+    let ctrd = started();
+    let id = unique("run");
+    let out = ctrd.ok(&mut ctrd.run(
+        &id,
+        &["--rm"],
+        &[
+            "sh",
+            "-c",
+            "echo hello from husk; id -u; echo $$; echo $HOME",
+        ],
+    ));
+    // pid 1 of a new pid namespace; HOME from the image's /etc/passwd (ctr
+    // leaves it out of the spec; runc and husk fill it in).
+    assert_eq!(out, "hello from husk\n0\n1\n/root\n");
+
+    let status = ctrd
+        .output(&mut ctrd.run(&unique("exit"), &["--rm"], &["sh", "-c", "exit 3"]))
+        .status;
+    assert_eq!(status.code(), Some(3), "ctr run passes the task's status");
+
+    assert_eq!(ctrd.ok(&mut ctrd.ctr(["container", "ls", "-q"])), "");
+    assert_eq!(ctrd.ok(&mut ctrd.ctr(["task", "ls", "-q"])), "");
+    let husk_left: Vec<_> = std::fs::read_dir(ctrd.runtime_root())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(husk_left.is_empty(), "husk state left: {husk_left:?}");
+
+    let trace = ctrd.trace();
+    drop(ctrd);
+    trace.assert_clean();
+}
+
+#[test]
+fn a_detached_task_runs_exec_ps_kill_all_and_delete() {
+    ctrd_setup!();
+    let ctrd = started();
+    let id = unique("det");
+    ctrd.ok(&mut ctrd.run(&id, &["-d"], &["sleep", "1000"]));
+    let (pid, status) = ctrd.task(&id).expect("task listed");
+    assert_eq!(status, "RUNNING");
+    // husk is the runtime: its own state agrees with containerd's.
+    let state = ctrd.husk_state(&id).expect("husk has the container");
+    assert_eq!(state["status"], "running");
+    assert_eq!(state["pid"], pid);
+    assert_in_cgroup(pid, &ctrd.cgroup(&id));
+
+    let out = ctrd.ok(&mut ctrd.exec(
+        &id,
+        "look",
+        &[],
+        &["sh", "-c", "echo in exec; tr '\\0' ' ' < /proc/1/cmdline"],
+    ));
+    assert_eq!(out, "in exec\nsleep 1000 ");
+    let failed = ctrd.output(&mut ctrd.exec(&id, "fail", &[], &["sh", "-c", "exit 7"]));
+    assert_eq!(failed.status.code(), Some(7), "exec passes the status");
+
+    ctrd.ok(&mut ctrd.exec(&id, "bg", &["-d"], &["sleep", "500"]));
+    let ps = ctrd.ok(&mut ctrd.ctr(["task", "ps", &id]));
+    let pids: Vec<u32> = ps
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(pids.len(), 2, "{ps}");
+    assert!(pids.contains(&pid), "{ps}");
+    let bg = ps
+        .lines()
+        .find(|l| l.contains("ExecID:bg"))
+        .and_then(|l| l.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("no exec bg in {ps}"));
+    let cmdline = std::fs::read(format!("/proc/{bg}/cmdline")).unwrap();
+    assert_eq!(cmdline, b"sleep\x00500\x00");
+    assert_in_cgroup(bg, &ctrd.cgroup(&id));
+
+    ctrd.ok(&mut ctrd.ctr(["task", "kill", "--all", "--signal", "SIGKILL", &id]));
+    ctrd.wait_for_status(&id, "STOPPED");
+    wait_gone(pid);
+    wait_gone(bg);
+    assert_eq!(ctrd.husk_state(&id).unwrap()["status"], "stopped");
+
+    let deleted = ctrd.output(&mut ctrd.ctr(["task", "delete", &id]));
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    assert!(
+        text(&deleted.stderr).contains("exit code 137"),
+        "SIGKILL: {}",
+        text(&deleted.stderr)
+    );
+    assert_eq!(ctrd.task(&id), None);
+    assert!(ctrd.husk_state(&id).is_none(), "husk deleted it");
+    for hier in oci_support::cgroup_mounts() {
+        let cg = hier.join(ctrd.cgroup(&id).trim_start_matches('/'));
+        assert!(!cg.exists(), "{} left after delete", cg.display());
+    }
+    ctrd.ok(&mut ctrd.ctr(["container", "rm", &id]));
+
+    let trace = ctrd.trace();
+    drop(ctrd);
+    trace.assert_clean();
+}
+
+#[test]
+fn task_kill_sends_the_signal_asked_for_and_sigterm_by_default() {
+    ctrd_setup!();
+    let ctrd = started();
+    let id = unique("sig");
+    let script = "trap 'echo got USR1' USR1; trap 'echo got TERM; exit 42' TERM; \
+                  echo ready; while :; do sleep 1000 & wait $!; done";
+    let out = ctrd.dir().join("sig.out");
+    let mut attached = ChildGuard::spawn(
+        ctrd.run(&id, &[], &["sh", "-c", script])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(ctrd.dir().join("sig.err")).unwrap()),
+    );
+    wait_for_text(&out, "ready\n");
+    ctrd.ok(&mut ctrd.ctr(["task", "kill", "--signal", "SIGUSR1", &id]));
+    wait_for_text(&out, "got USR1\n");
+    assert_eq!(ctrd.task(&id).unwrap().1, "RUNNING", "USR1 was trapped");
+    ctrd.ok(&mut ctrd.ctr(["task", "kill", &id]));
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = attached.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "ctr run did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(42), "the TERM trap's exit status");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "ready\ngot USR1\ngot TERM\n"
+    );
+    // An attached `ctr run` deletes the task when it ends; the container
+    // (no --rm) stays until `container rm`.
+    assert_eq!(ctrd.task(&id), None);
+    assert!(ctrd.husk_state(&id).is_none());
+    ctrd.ok(&mut ctrd.ctr(["container", "rm", &id]));
+
+    let trace = ctrd.trace();
+    drop(ctrd);
+    trace.assert_clean();
+}
+
+/// Pause and resume, then the guard cleans up a task that is still
+/// running.
+#[test]
+fn pause_resume_and_cleanup_of_a_running_task() {
+    ctrd_setup!();
+    let ctrd = started();
+    let id = unique("pause");
+    ctrd.ok(&mut ctrd.run(&id, &["-d"], &["sleep", "1000"]));
+    ctrd.ok(&mut ctrd.ctr(["task", "pause", &id]));
+    assert_eq!(ctrd.task(&id).unwrap().1, "PAUSED");
+    assert_eq!(ctrd.husk_state(&id).unwrap()["status"], "paused");
+    ctrd.ok(&mut ctrd.ctr(["task", "resume", &id]));
+    assert_eq!(ctrd.task(&id).unwrap().1, "RUNNING");
+    assert_eq!(ctrd.husk_state(&id).unwrap()["status"], "running");
+    let out = ctrd.ok(&mut ctrd.exec(&id, "after", &[], &["echo", "resumed"]));
+    assert_eq!(out, "resumed\n");
+
+    let (pid, _) = ctrd.task(&id).unwrap();
+    let trace = ctrd.trace();
+    drop(ctrd);
+    assert!(!live(pid), "the task's init outlived the guard");
+    trace.assert_clean();
+}
+
+/// `ctr run -t ARGS` under `script` (ctr needs a terminal of its own):
+/// what it showed.
+fn on_a_terminal(ctrd: &Containerd, runtime: &Path, args: &[&str]) -> String {
+    let run = ctrd.run_with(runtime, &unique("tty"), &["--rm", "-t"], args);
+    let line: Vec<String> = std::iter::once(run.get_program())
+        .chain(run.get_args())
+        .map(|a| format!("'{}'", a.to_str().unwrap().replace('\'', r"'\''")))
+        .collect();
+    let out = ctrd.output(Command::new("script").args(["-qec", &line.join(" "), "/dev/null"]));
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{shown} {}", text(&out.stderr));
+    // `^@`: the terminal's echo of a NUL that `script` writes when its
+    // stdin ends, at a moment that varies.
+    shown.replace("^@", "")
+}
+
+/// `ctr run -t`: husk gets `--console-socket` and hands the shim the pty
+/// master; the output is the same as with runc.
+#[test]
+fn run_with_a_terminal() {
+    ctrd_setup!();
+    require_tool!("script");
+    require_tool!("runc");
+    let ctrd = started();
+    let args = ["sh", "-c", "tty; echo on a tty"];
+    let shown = on_a_terminal(&ctrd, &ctrd.runtime(), &args);
+    assert!(shown.contains("/dev/pts/0\r"), "{shown:?}");
+    assert!(shown.contains("on a tty\r"), "{shown:?}");
+    let runc = on_a_terminal(&ctrd, &common::which("runc").unwrap(), &args);
+    assert_eq!(shown, runc);
+
+    let trace = ctrd.trace();
+    drop(ctrd);
+    trace.assert_clean();
+}
+
+/// What the container sees, with husk and with runc on the same image
+/// and the same containerd: the same.
+#[test]
+fn the_container_sees_the_same_as_with_runc() {
+    ctrd_setup!();
+    require_tool!("runc");
+    let ctrd = started();
+    // /dev/core is left out: husk links it as crun does, runc only when
+    // the host has /proc/kcore.
+    let probe = "id; echo $$; pwd; env | sort; umask; hostname; \
+                 grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; \
+                 cat /proc/self/limits /proc/self/oom_score_adj; \
+                 awk '{print $5, $6, $(NF-2), $(NF-1)}' /proc/self/mountinfo | sort; \
+                 ls -l /dev | grep -v kcore | awk '{print $1, $3, $4, $NF}'";
+    let runc = common::which("runc").unwrap();
+    let with_runc =
+        ctrd.ok(&mut ctrd.run_with(&runc, &unique("runc"), &["--rm"], &["sh", "-c", probe]));
+    let with_husk = ctrd.ok(&mut ctrd.run(&unique("husk"), &["--rm"], &["sh", "-c", probe]));
+    assert!(with_husk.contains("CapBnd"), "{with_husk}");
+    assert_eq!(with_husk, with_runc);
+
+    let trace = ctrd.trace();
+    drop(ctrd);
+    trace.assert_clean();
+}
+
+/// The shim cleans up after a container that may already be gone with
+/// `delete --force ID`: as with runc, that succeeds; without `--force` an
+/// unknown id is an error for both.
+#[test]
+fn delete_force_of_an_unknown_container_succeeds_as_with_runc() {
+    require_root!();
+    require_tool!("runc");
+    let root = common::tempdir();
+    let id = unique("gone");
+    let runc = common::which("runc").unwrap();
+    for force in [true, false] {
+        let flags: &[&str] = if force {
+            &["delete", "--force"]
+        } else {
+            &["delete"]
+        };
+        let mut runs = Vec::new();
+        for mut cmd in [Command::new(&runc), common::husk(["oci"])] {
+            let out = common::output(cmd.arg("--root").arg(root.path()).args(flags).arg(&id));
+            runs.push(out.status.success());
+        }
+        assert_eq!(runs, [force, force], "delete (force: {force}): runc, husk");
+    }
+    assert!(!root.path().join(&id).exists());
+}

@@ -1,0 +1,695 @@
+//! A private containerd for each test, driven with `ctr`, with husk as
+//! the runtime binary (`ctr run --runc-binary <husk-runc link>`).
+//!
+//! Everything lives in one temp dir `husk-ctrd-XXXXXX`: containerd's
+//! config, root and state, its gRPC and ttrpc sockets, the runtime's state
+//! (`--runc-root`), ctr's I/O fifos (`--fifo-dir`) and the image. The
+//! containerd namespace is `husk-ctrd-PID-N` and every container's cgroup
+//! is `/husk/<namespace>/<id>` (`--cgroup`; containerd's default
+//! `/<namespace>/<id>` would be outside the husk subtree). Two things
+//! cannot move into the temp dir: containerd 1.6 puts each shim's socket
+//! at `/run/containerd/s/<sha256 of address/namespace/id>`, which the guard
+//! removes when a killed shim leaves it, and the directories
+//! `/run/containerd/s` themselves, which are containerd's, shared with
+//! every other containerd on the machine, and left alone.
+//!
+//! The guard's Drop undoes it all even after a failed test: tasks killed
+//! and deleted through ctr, shims and container processes killed by PID,
+//! containerd stopped by PID, mounts under the temp dir detached, cgroups
+//! removed, the temp dir deleted. [`Trace::assert_clean`] checks that.
+#![allow(dead_code)]
+
+pub mod image;
+
+use std::cell::RefCell;
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{husk, husk_bin, unique};
+use crate::oci_support::cgroup_mounts;
+
+/// How long any one `ctr` (or containerd start) may take before the test
+/// gives up on it: generous, the machine is shared and loaded.
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// Returns from the calling test (after reporting) unless running as root
+/// with containerd, ctr, the runc v2 shim and busybox-static installed;
+/// then makes the test a child subreaper, so that the shims (which
+/// containerd daemonizes) are its children and can be reaped.
+#[macro_export]
+macro_rules! ctrd_setup {
+    () => {
+        require_root!();
+        require_tool!("containerd");
+        require_tool!("ctr");
+        require_tool!("containerd-shim-runc-v2");
+        if !std::path::Path::new($crate::oci_support::BUSYBOX).exists() {
+            $crate::common::skip("needs busybox-static (scripts/setup)");
+            return;
+        }
+        $crate::oci_support::adopt_orphans();
+    };
+}
+
+/// A containerd of the running test. See the module doc.
+pub struct Containerd {
+    dir: Option<tempfile::TempDir>,
+    path: PathBuf,
+    child: Option<Child>,
+    /// The containerd namespace, also the name of the cgroup parent.
+    pub ns: String,
+    /// Every container id handed to `ctr run`, for the shim sockets.
+    ids: RefCell<Vec<String>>,
+}
+
+impl Containerd {
+    /// Writes the config, starts containerd and waits for its socket.
+    pub fn start() -> Containerd {
+        let dir = tempfile::Builder::new()
+            .prefix("husk-ctrd-")
+            .tempdir()
+            .expect("temp dir");
+        let path = dir.path().to_owned();
+        std::fs::write(path.join("config.toml"), config(&path)).unwrap();
+        std::os::unix::fs::symlink(husk_bin(), path.join("husk-runc")).unwrap();
+        let log = std::fs::File::create(path.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(path.join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawn containerd");
+        let mut c = Containerd {
+            dir: Some(dir),
+            path,
+            child: Some(child),
+            ns: unique("ctrd"),
+            ids: RefCell::new(Vec::new()),
+        };
+        c.wait_until_serving();
+        c
+    }
+
+    /// Polls (bounded) until the gRPC socket accepts a connection.
+    fn wait_until_serving(&mut self) {
+        let deadline = Instant::now() + LIMIT;
+        while std::os::unix::net::UnixStream::connect(self.sock()).is_err() {
+            let exited = self.child.as_mut().unwrap().try_wait().unwrap();
+            assert!(
+                exited.is_none() && Instant::now() < deadline,
+                "containerd did not come up ({exited:?}): {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The temp dir holding everything of this containerd.
+    pub fn dir(&self) -> &Path {
+        &self.path
+    }
+
+    /// containerd's gRPC socket.
+    pub fn sock(&self) -> PathBuf {
+        self.path.join("c.sock")
+    }
+
+    /// The husk link handed to the shim as its runc binary.
+    pub fn runtime(&self) -> PathBuf {
+        self.path.join("husk-runc")
+    }
+
+    /// The runtime's state root for this namespace: the shim passes
+    /// `--root <runc-root>/<namespace>`.
+    pub fn runtime_root(&self) -> PathBuf {
+        self.path.join("runc").join(&self.ns)
+    }
+
+    /// The cgroup path given to `ctr run --cgroup` for container `id`.
+    pub fn cgroup(&self, id: &str) -> String {
+        format!("/husk/{}/{id}", self.ns)
+    }
+
+    /// containerd's stderr so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path.join("containerd.log")).unwrap_or_default()
+    }
+
+    /// `ctr --address S -n NS ARGS...`.
+    pub fn ctr<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("ctr");
+        cmd.arg("--address")
+            .arg(self.sock())
+            .args(["-n", &self.ns])
+            .args(args);
+        cmd
+    }
+
+    /// Builds the busybox image and imports it (unpacked into overlayfs).
+    pub fn import_busybox(&self) {
+        let dir = self.path.join("image");
+        std::fs::create_dir(&dir).unwrap();
+        let tar = image::build(&dir);
+        let out = self.output(
+            self.ctr(["images", "import", "--snapshotter", "overlayfs"])
+                .arg(&tar),
+        );
+        assert!(out.status.success(), "import: {}", text(&out.stderr));
+        let list = self.output(&mut self.ctr(["images", "ls", "-q"]));
+        assert_eq!(text(&list.stdout).trim(), image::IMAGE);
+    }
+
+    /// `ctr run FLAGS --runc-binary <husk> ... IMAGE ID ARGS...`.
+    pub fn run(&self, id: &str, flags: &[&str], args: &[&str]) -> Command {
+        self.run_with(&self.runtime(), id, flags, args)
+    }
+
+    /// [`Containerd::run`] with another runtime binary (runc, for the
+    /// differential tests).
+    pub fn run_with(&self, runtime: &Path, id: &str, flags: &[&str], args: &[&str]) -> Command {
+        self.ids.borrow_mut().push(id.to_owned());
+        let mut cmd = self.ctr(["run"]);
+        cmd.args(flags)
+            .arg("--runc-binary")
+            .arg(runtime)
+            .arg("--runc-root")
+            .arg(self.path.join("runc"))
+            .arg("--fifo-dir")
+            .arg(self.path.join("fifo"))
+            .args(["--cgroup", &self.cgroup(id)])
+            .args(["--snapshotter", "overlayfs", image::IMAGE, id])
+            .args(args);
+        cmd
+    }
+
+    /// `ctr task exec --fifo-dir F --exec-id EXEC FLAGS ID ARGS...`.
+    pub fn exec(&self, id: &str, exec_id: &str, flags: &[&str], args: &[&str]) -> Command {
+        let mut cmd = self.ctr(["task", "exec", "--fifo-dir"]);
+        cmd.arg(self.path.join("fifo"))
+            .args(["--exec-id", exec_id])
+            .args(flags)
+            .arg(id)
+            .args(args);
+        cmd
+    }
+
+    /// Runs `cmd` to completion (bounded by [`LIMIT`]), stdin from
+    /// `/dev/null`, stdout and stderr through files: a process started by
+    /// the command may keep pipes open after it exits.
+    pub fn output(&self, cmd: &mut Command) -> Output {
+        bounded(cmd, LIMIT).unwrap_or_else(|| {
+            panic!(
+                "{cmd:?} did not finish in {LIMIT:?}; containerd: {}",
+                self.log()
+            )
+        })
+    }
+
+    /// Stdout of a command that must succeed.
+    pub fn ok(&self, cmd: &mut Command) -> String {
+        let out = self.output(cmd);
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed ({}): {}{}",
+            out.status,
+            text(&out.stderr),
+            self.runtime_log()
+        );
+        text(&out.stdout)
+    }
+
+    /// The shims' `log.json` files (husk's errors, as the shim reads them).
+    fn runtime_log(&self) -> String {
+        let dir = self
+            .path
+            .join("state/io.containerd.runtime.v2.task")
+            .join(&self.ns);
+        let mut out = String::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if let Ok(t) = std::fs::read_to_string(e.path().join("log.json")) {
+                out.push_str(&format!("\n{}: {t}", e.path().display()));
+            }
+        }
+        out
+    }
+
+    /// `ctr task ls` as (id, pid, status).
+    pub fn tasks(&self) -> Vec<(String, u32, String)> {
+        self.ok(&mut self.ctr(["task", "ls"]))
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                Some((
+                    f.first()?.to_string(),
+                    f.get(1)?.parse().ok()?,
+                    f.get(2)?.to_string(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The pid and status of task `id`.
+    pub fn task(&self, id: &str) -> Option<(u32, String)> {
+        self.tasks()
+            .into_iter()
+            .find(|t| t.0 == id)
+            .map(|(_, pid, status)| (pid, status))
+    }
+
+    /// Polls (bounded) until task `id` has status `want`.
+    pub fn wait_for_status(&self, id: &str, want: &str) {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let now = self.task(id);
+            if now.as_ref().is_some_and(|(_, s)| s == want) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "task {id}: {now:?}, want {want}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// husk's own `state` of container `id` (read with husk, from the
+    /// state root the shim gave it).
+    pub fn husk_state(&self, id: &str) -> Option<Value> {
+        let out = husk(["oci", "--root"])
+            .arg(self.runtime_root())
+            .args(["state", id])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    /// What to look for after the guard is gone.
+    pub fn trace(&self) -> Trace {
+        Trace {
+            dir: self.path.clone(),
+            ns: self.ns.clone(),
+            containerd: self.child.as_ref().map_or(0, Child::id),
+            shim_sockets: self.shim_sockets(),
+        }
+    }
+
+    /// Where containerd 1.6 puts the shim socket of each container run.
+    fn shim_sockets(&self) -> Vec<PathBuf> {
+        let sock = self.sock();
+        self.ids
+            .borrow()
+            .iter()
+            .map(|id| {
+                let key = format!("{}/{}/{id}", sock.display(), self.ns);
+                PathBuf::from("/run/containerd/s").join(image::sha256_text(&key))
+            })
+            .collect()
+    }
+
+    /// Kills and deletes every task and container through ctr (each
+    /// command bounded; errors ignored: this is cleanup).
+    fn remove_through_ctr(&self) {
+        let list = |what: &str| {
+            bounded(&mut self.ctr([what, "ls", "-q"]), LIMIT)
+                .map(|o| text(&o.stdout))
+                .unwrap_or_default()
+        };
+        for id in list("task").lines() {
+            let _ = bounded(
+                &mut self.ctr(["task", "kill", "-a", "-s", "SIGKILL", id]),
+                LIMIT,
+            );
+            let _ = bounded(&mut self.ctr(["task", "delete", "-f", id]), LIMIT);
+        }
+        for id in list("container").lines() {
+            let _ = bounded(&mut self.ctr(["container", "rm", id]), LIMIT);
+        }
+    }
+
+    /// Stops containerd by its pid: SIGTERM, then SIGKILL after a while.
+    fn stop_containerd(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        signal(child.id(), rustix::process::Signal::TERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let shims = shims_of(&self.sock());
+        if self.child.is_some() {
+            self.remove_through_ctr();
+        }
+        let cgroup_parent = format!("husk/{}", self.ns);
+        let mut leftover = kill_cgroup_tree(&cgroup_parent);
+        for pid in shims {
+            signal(pid, rustix::process::Signal::KILL);
+            leftover.push(pid);
+        }
+        self.stop_containerd();
+        for pid in leftover {
+            reap(pid);
+        }
+        reap_exited_shims();
+        let unmounted = unmount_under(&self.path);
+        remove_cgroup_tree(&cgroup_parent);
+        for s in self.shim_sockets() {
+            let _ = std::fs::remove_file(s);
+        }
+        if let Some(dir) = self.dir.take() {
+            if unmounted {
+                let _ = dir.close();
+            } else {
+                // Never delete through a mount that is still there.
+                eprintln!("leaving {} behind: mounts under it", dir.keep().display());
+            }
+        }
+    }
+}
+
+/// What a test checks after its [`Containerd`] is dropped.
+#[derive(Debug)]
+pub struct Trace {
+    dir: PathBuf,
+    ns: String,
+    containerd: u32,
+    shim_sockets: Vec<PathBuf>,
+}
+
+impl Trace {
+    /// Asserts nothing is left: the temp dir, mounts under it, cgroups
+    /// under `/husk/<namespace>` in any hierarchy, containerd, shims or any
+    /// other live process naming the dir or namespace, shim sockets.
+    pub fn assert_clean(&self) {
+        let mut left = Vec::new();
+        if self.dir.exists() {
+            left.push(format!("dir {}", self.dir.display()));
+        }
+        let dir = self.dir.to_str().unwrap();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        left.extend(
+            mounts
+                .lines()
+                .filter(|l| l.contains(dir))
+                .map(|l| format!("mount {l}")),
+        );
+        for hier in cgroup_mounts() {
+            let cg = hier.join("husk").join(&self.ns);
+            if cg.exists() {
+                left.push(format!("cgroup {}", cg.display()));
+            }
+        }
+        for pid in live_pids() {
+            let args = cmdline(pid);
+            if pid == self.containerd || args.iter().any(|a| a.contains(dir) || *a == self.ns) {
+                left.push(format!("process {pid}: {}", args.join(" ")));
+            }
+        }
+        left.extend(
+            self.shim_sockets
+                .iter()
+                .filter(|s| s.exists())
+                .map(|s| format!("shim socket {}", s.display())),
+        );
+        assert!(left.is_empty(), "left behind: {left:#?}");
+    }
+}
+
+/// The containerd config: version 2, root/state/sockets in `dir`, no
+/// debug or metrics listener, no CRI (it wants CNI) and no plugin that
+/// writes outside `dir` (`opt` makes `/opt/containerd`) or cannot work
+/// here (aufs, btrfs, devmapper, zfs). The v1 runtime stays: containerd
+/// 1.6's task service refuses to load without it.
+fn config(dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        r#"version = 2
+root = "{d}/root"
+state = "{d}/state"
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.internal.v1.opt",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+]
+
+[grpc]
+  address = "{d}/c.sock"
+
+[ttrpc]
+  address = "{d}/c.sock.ttrpc"
+
+[debug]
+  address = ""
+  level = "info"
+
+[metrics]
+  address = ""
+"#
+    )
+}
+
+/// Runs `cmd` with stdout/stderr in files; kills it and returns `None`
+/// after `limit`.
+pub fn bounded(cmd: &mut Command, limit: Duration) -> Option<Output> {
+    let dir = tempfile::Builder::new()
+        .prefix("husk-ctrd-out")
+        .tempdir()
+        .unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Some(Output {
+        status,
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
+    })
+}
+
+/// Bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn signal(pid: u32, sig: rustix::process::Signal) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+/// Waits (bounded) for `pid` to be gone, reaping it if it is a child.
+fn reap(pid: u32) {
+    let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match rustix::process::waitpid(Some(p), rustix::process::WaitOptions::NOHANG) {
+            Ok(Some(_)) => return,
+            Err(_) if !is_live(pid) => return,
+            _ => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+/// Reaps shims that exited on their own (after `task delete`): zombies
+/// whose parent is this process (the subreaper).
+fn reap_exited_shims() {
+    let me = std::process::id();
+    for (pid, stat) in all_stats() {
+        let Some((comm, rest)) = stat.split_once(") ") else {
+            continue;
+        };
+        let mut f = rest.split(' ');
+        let (state, ppid) = (f.next(), f.next().and_then(|p| p.parse::<u32>().ok()));
+        if state == Some("Z") && ppid == Some(me) && comm.ends_with("(containerd-shim") {
+            reap(pid);
+        }
+    }
+}
+
+/// Every process's pid and `/proc/PID/stat`.
+fn all_stats() -> Vec<(u32, String)> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            Some((
+                pid,
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// Whether `stat` is of a process that is neither gone nor a zombie.
+fn stat_is_live(stat: &str) -> bool {
+    stat.rsplit_once(") ")
+        .is_some_and(|(_, r)| !r.starts_with('Z'))
+}
+
+fn is_live(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| stat_is_live(&s))
+}
+
+/// Pids of live (not zombie) processes.
+fn live_pids() -> Vec<u32> {
+    all_stats()
+        .into_iter()
+        .filter(|(_, s)| stat_is_live(s))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+fn cmdline(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| b.split(|&c| c == 0).map(text).collect())
+        .unwrap_or_default()
+}
+
+/// The shims serving containerd at `sock`: their command line is
+/// `containerd-shim-runc-v2 -namespace NS -id ID -address SOCK`.
+fn shims_of(sock: &Path) -> Vec<u32> {
+    let sock = sock.to_str().unwrap();
+    live_pids()
+        .into_iter()
+        .filter(|&pid| {
+            let args = cmdline(pid);
+            args.first()
+                .is_some_and(|a| a.ends_with("containerd-shim-runc-v2"))
+                && args.windows(2).any(|w| w[0] == "-address" && w[1] == sock)
+        })
+        .collect()
+}
+
+/// Thaws, then SIGKILLs every process in `rel` (a cgroup path under each
+/// hierarchy's mount point) and its descendants; returns their pids.
+fn kill_cgroup_tree(rel: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for hier in cgroup_mounts() {
+        for dir in tree(&hier.join(rel)) {
+            let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+            let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
+            let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            for pid in procs.lines().filter_map(|l| l.parse::<u32>().ok()) {
+                signal(pid, rustix::process::Signal::KILL);
+                pids.push(pid);
+            }
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// Removes `rel` and every cgroup under it in every hierarchy, deepest
+/// first; retried for a while (a killed process leaves its cgroup a
+/// moment after it is reaped).
+fn remove_cgroup_tree(rel: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for hier in cgroup_mounts() {
+        let mut dirs = tree(&hier.join(rel));
+        dirs.reverse();
+        for dir in dirs {
+            while std::fs::remove_dir(&dir).is_err() && dir.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// `dir` and every directory under it, parents before children.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let mut out = vec![dir.to_owned()];
+    let mut i = 0;
+    while i < out.len() {
+        let subdirs: Vec<PathBuf> = std::fs::read_dir(&out[i])
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .collect();
+        out.extend(subdirs);
+        i += 1;
+    }
+    out
+}
+
+/// Detaches every mount at or under `dir`, deepest first; whether none is
+/// left.
+fn unmount_under(dir: &Path) -> bool {
+    let prefix = dir.to_str().unwrap();
+    let mounted = || -> Vec<String> {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let mut points: Vec<String> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|mp| mp.starts_with(prefix))
+            .map(str::to_owned)
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        points
+    };
+    for mp in mounted() {
+        let _ = rustix::mount::unmount(mp.as_str(), rustix::mount::UnmountFlags::DETACH);
+    }
+    mounted().is_empty()
+}
+
+/// Writes `input` to `cmd`'s stdin; its stdout.
+pub fn pipe_through(cmd: &mut Command, input: &[u8]) -> String {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    text(&child.wait_with_output().unwrap().stdout)
+}
