@@ -10,8 +10,10 @@
 //! cannot move into the temp dir: containerd 1.6 puts each shim's socket
 //! at `/run/containerd/s/<sha256 of address/namespace/id>`, which the guard
 //! removes when a killed shim leaves it, and the directories
-//! `/run/containerd/s` themselves, which are containerd's, shared with
-//! every other containerd on the machine, and left alone.
+//! `/run/containerd/s` and `/run/containerd` themselves, shared by every
+//! containerd on the machine: the last test guard to end removes them if
+//! they are empty (every guard holds a shared lock on [`LOCK`] while it
+//! lives; the one that gets it exclusively at the end is the last).
 //!
 //! The guard's Drop undoes it all even after a failed test: tasks killed
 //! and deleted through ctr, shims and container processes killed by PID,
@@ -37,6 +39,12 @@ use crate::oci_support::cgroup_mounts;
 /// gives up on it: generous, the machine is shared and loaded.
 const LIMIT: Duration = Duration::from_secs(90);
 
+/// Held shared by every live guard (see the module doc).
+const LOCK: &str = "/tmp/husk-ctrd.lock";
+
+/// Where containerd 1.6 puts shim sockets, whatever its config says.
+const SHIM_SOCKETS: &str = "/run/containerd/s";
+
 /// Returns from the calling test (after reporting) unless running as root
 /// with containerd, ctr, the runc v2 shim and busybox-static installed;
 /// then makes the test a child subreaper, so that the shims (which
@@ -61,6 +69,7 @@ pub struct Containerd {
     dir: Option<tempfile::TempDir>,
     path: PathBuf,
     child: Option<Child>,
+    lock: Option<std::fs::File>,
     /// The containerd namespace, also the name of the cgroup parent.
     pub ns: String,
     /// Every container id handed to `ctr run`, for the shim sockets.
@@ -70,6 +79,13 @@ pub struct Containerd {
 impl Containerd {
     /// Writes the config, starts containerd and waits for its socket.
     pub fn start() -> Containerd {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(LOCK)
+            .unwrap();
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockShared).unwrap();
         let dir = tempfile::Builder::new()
             .prefix("husk-ctrd-")
             .tempdir()
@@ -90,6 +106,7 @@ impl Containerd {
             dir: Some(dir),
             path,
             child: Some(child),
+            lock: Some(lock),
             ns: unique("ctrd"),
             ids: RefCell::new(Vec::new()),
         };
@@ -312,7 +329,7 @@ impl Containerd {
             .iter()
             .map(|id| {
                 let key = format!("{}/{}/{id}", sock.display(), self.ns);
-                PathBuf::from("/run/containerd/s").join(image::sha256_text(&key))
+                Path::new(SHIM_SOCKETS).join(image::sha256_text(&key))
             })
             .collect()
     }
@@ -380,6 +397,16 @@ impl Drop for Containerd {
             } else {
                 // Never delete through a mount that is still there.
                 eprintln!("leaving {} behind: mounts under it", dir.keep().display());
+            }
+        }
+        if let Some(lock) = self.lock.take() {
+            let last =
+                rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive);
+            if last.is_ok() {
+                // Only when empty: a system containerd keeps its socket there.
+                let shim_sockets = Path::new(SHIM_SOCKETS);
+                let _ = std::fs::remove_dir(shim_sockets);
+                let _ = std::fs::remove_dir(shim_sockets.parent().unwrap());
             }
         }
     }
