@@ -121,6 +121,14 @@ fn a_detached_task_runs_exec_ps_kill_all_and_delete() {
         &["sh", "-c", "echo in exec; tr '\\0' ' ' < /proc/1/cmdline"],
     ));
     assert_eq!(out, "in exec\nsleep 1000 ");
+    let out = ctrd.ok(&mut ctrd.exec(
+        &id,
+        "as-user",
+        &["--cwd", "/tmp", "--user", "1000"],
+        &["sh", "-c", "id -u; pwd; echo $HOME"],
+    ));
+    // uid 1000 has no passwd entry: HOME is `/`, as runc makes it.
+    assert_eq!(out, "1000\n/tmp\n/\n");
     let failed = ctrd.output(&mut ctrd.exec(&id, "fail", &[], &["sh", "-c", "exit 7"]));
     assert_eq!(failed.status.code(), Some(7), "exec passes the status");
 
