@@ -331,3 +331,87 @@ fn delete_force_of_an_unknown_container_succeeds_as_with_runc() {
     }
     assert!(!root.path().join(&id).exists());
 }
+
+/// A failing `create` (no such program): husk's error reaches the user
+/// through the shim (which reads husk's `--log` JSON lines) and nothing of
+/// the container is left.
+#[test]
+fn a_failed_create_reports_husks_error_through_ctr() {
+    ctrd_setup!();
+    let ctrd = started();
+    let id = unique("bad");
+    let out = ctrd.output(&mut ctrd.run(&id, &["--rm"], &["/no/such/program"]));
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    // As the shim words it around husk's own message from the log.
+    assert!(
+        err.contains("OCI runtime create failed")
+            && err.contains("executable file not found")
+            && err.contains("/no/such/program"),
+        "{err}"
+    );
+    assert_eq!(ctrd.ok(&mut ctrd.ctr(["task", "ls", "-q"])), "");
+    assert!(ctrd.husk_state(&id).is_none());
+    let trace = ctrd.trace();
+    drop(ctrd);
+    trace.assert_clean();
+}
+
+/// ctr's options arrive in the spec husk runs: a memory limit on the
+/// task's cgroup, a read-only root, env, cwd, a dropped capability.
+#[test]
+fn ctr_run_options_reach_the_container() {
+    ctrd_setup!();
+    let ctrd = started();
+    let id = unique("opts");
+    let limit = 64 << 20;
+    let flags = [
+        "-d",
+        "--memory-limit",
+        &limit.to_string(),
+        "--read-only",
+        "--env",
+        "HUSKVAR=from-ctr",
+        "--cwd",
+        "/tmp",
+        "--cap-drop",
+        "CAP_NET_RAW",
+    ];
+    ctrd.ok(&mut ctrd.run(&id, &flags, &["sleep", "1000"]));
+    let (pid, _) = ctrd.task(&id).unwrap();
+    let memory = oci_support::cgroup_mounts()
+        .into_iter()
+        .map(|h| h.join(ctrd.cgroup(&id).trim_start_matches('/')))
+        .find_map(|cg| {
+            std::fs::read_to_string(cg.join("memory.limit_in_bytes"))
+                .or_else(|_| std::fs::read_to_string(cg.join("memory.max")))
+                .ok()
+        })
+        .expect("a memory cgroup");
+    assert_eq!(memory.trim(), limit.to_string());
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let bnd = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
+    let bnd = u64::from_str_radix(bnd.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(bnd & (1 << 13), 0, "CAP_NET_RAW (13) dropped: {bnd:x}");
+    assert_ne!(bnd & (1 << 0), 0, "CAP_CHOWN kept: {bnd:x}");
+
+    let out = ctrd.ok(&mut ctrd.exec(
+        &id,
+        "look",
+        &[],
+        &[
+            "sh",
+            "-c",
+            "pwd; echo $HUSKVAR; echo x > /x || echo read-only",
+        ],
+    ));
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["/tmp", "from-ctr", "read-only"],
+        "{out}"
+    );
+
+    let trace = ctrd.trace();
+    drop(ctrd);
+    trace.assert_clean();
+}
