@@ -4,7 +4,8 @@
 //! `ctr run --runc-binary <husk-runc link>` — so the shim calls husk just
 //! as it calls runc (`create`, `start`, `state`, `exec`, `ps`, `kill`,
 //! `pause`, `resume`, `delete`). Every test checks that nothing is left
-//! afterwards. Needs root, containerd, ctr, containerd-shim-runc-v2 and
+//! afterwards. The tasks' output is read from `--log-uri` files (see
+//! `containerd_support` for why not from ctr's attached I/O). Needs root, containerd, ctr, containerd-shim-runc-v2 and
 //! busybox-static.
 
 mod common;
@@ -65,20 +66,46 @@ fn wait_for_text(path: &Path, want: &str) {
     }
 }
 
+/// `ctr task exec --log-uri F --exec-id EXEC ID ARGS...` that must
+/// succeed: its output.
+fn exec_output(
+    ctrd: &Containerd,
+    id: &str,
+    exec_id: &str,
+    flags: &[&str],
+    args: &[&str],
+) -> String {
+    let (path, uri) = ctrd.log_uri(exec_id);
+    let mut all = vec!["--log-uri", uri.as_str()];
+    all.extend_from_slice(flags);
+    ctrd.logged(&mut ctrd.exec(id, exec_id, &all, args), &path)
+}
+
+/// `ctr run --rm --log-uri F ... ID ARGS...` with `runtime` that must
+/// succeed: its output.
+fn run_output(ctrd: &Containerd, runtime: &Path, id: &str, args: &[&str]) -> String {
+    let (path, uri) = ctrd.log_uri(id);
+    ctrd.logged(
+        &mut ctrd.run_with(runtime, id, &["--rm", "--log-uri", &uri], args),
+        &path,
+    )
+}
+
 #[test]
 fn run_rm_prints_the_output_passes_the_exit_status_and_leaves_nothing() {
     ctrd_setup!();
     let ctrd = started();
     let id = unique("run");
-    let out = ctrd.ok(&mut ctrd.run(
+    let out = run_output(
+        &ctrd,
+        &ctrd.runtime(),
         &id,
-        &["--rm"],
         &[
             "sh",
             "-c",
             "echo hello from husk; id -u; echo $$; echo $HOME",
         ],
-    ));
+    );
     // pid 1 of a new pid namespace; HOME from the image's /etc/passwd (ctr
     // leaves it out of the spec; runc and husk fill it in).
     assert_eq!(out, "hello from husk\n0\n1\n/root\n");
@@ -114,19 +141,21 @@ fn a_detached_task_runs_exec_ps_kill_all_and_delete() {
     assert_eq!(state["pid"], pid);
     assert_in_cgroup(pid, &ctrd.cgroup(&id));
 
-    let out = ctrd.ok(&mut ctrd.exec(
+    let out = exec_output(
+        &ctrd,
         &id,
         "look",
         &[],
         &["sh", "-c", "echo in exec; tr '\\0' ' ' < /proc/1/cmdline"],
-    ));
+    );
     assert_eq!(out, "in exec\nsleep 1000 ");
-    let out = ctrd.ok(&mut ctrd.exec(
+    let out = exec_output(
+        &ctrd,
         &id,
         "as-user",
         &["--cwd", "/tmp", "--user", "1000"],
         &["sh", "-c", "id -u; pwd; echo $HOME"],
-    ));
+    );
     // uid 1000 has no passwd entry: HOME is `/`, as runc makes it.
     assert_eq!(out, "1000\n/tmp\n/\n");
     let failed = ctrd.output(&mut ctrd.exec(&id, "fail", &[], &["sh", "-c", "exit 7"]));
@@ -183,12 +212,12 @@ fn task_kill_sends_the_signal_asked_for_and_sigterm_by_default() {
     let id = unique("sig");
     let script = "trap 'echo got USR1' USR1; trap 'echo got TERM; exit 42' TERM; \
                   echo ready; while :; do sleep 1000 & wait $!; done";
-    let out = ctrd.dir().join("sig.out");
+    let (out, uri) = ctrd.log_uri("sig");
     let mut attached = ChildGuard::spawn(
-        ctrd.run(&id, &[], &["sh", "-c", script])
+        ctrd.run(&id, &["--log-uri", &uri], &["sh", "-c", script])
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(ctrd.dir().join("sig.err")).unwrap()),
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
     );
     wait_for_text(&out, "ready\n");
     ctrd.ok(&mut ctrd.ctr(["task", "kill", "--signal", "SIGUSR1", &id]));
@@ -234,7 +263,7 @@ fn pause_resume_and_cleanup_of_a_running_task() {
     ctrd.ok(&mut ctrd.ctr(["task", "resume", &id]));
     assert_eq!(ctrd.task(&id).unwrap().1, "RUNNING");
     assert_eq!(ctrd.husk_state(&id).unwrap()["status"], "running");
-    let out = ctrd.ok(&mut ctrd.exec(&id, "after", &[], &["echo", "resumed"]));
+    let out = exec_output(&ctrd, &id, "after", &[], &["echo", "resumed"]);
     assert_eq!(out, "resumed\n");
 
     let (pid, _) = ctrd.task(&id).unwrap();
@@ -244,36 +273,49 @@ fn pause_resume_and_cleanup_of_a_running_task() {
     trace.assert_clean();
 }
 
-/// `ctr run -t ARGS` under `script` (ctr needs a terminal of its own):
-/// what it showed.
-fn on_a_terminal(ctrd: &Containerd, runtime: &Path, args: &[&str]) -> String {
-    let run = ctrd.run_with(runtime, &unique("tty"), &["--rm", "-t"], args);
+/// `ctr run --rm -t` with `runtime` under `script` (ctr needs a terminal
+/// of its own): what the container wrote about its stdio to `/out/seen`,
+/// a bind of a host directory (ctr's own copy of the pty is subject to
+/// the attached-I/O race described in `containerd_support`).
+fn on_a_terminal(ctrd: &Containerd, runtime: &Path) -> String {
+    let id = unique("tty");
+    let (out, _) = ctrd.log_uri(&id);
+    std::fs::create_dir(&out).unwrap();
+    let mount = format!("type=bind,src={},dst=/out,options=rbind:rw", out.display());
+    let report = "exec 3>/out/seen; tty >&3; \
+                  [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo stdio on the tty >&3";
+    let run = ctrd.run_with(
+        runtime,
+        &id,
+        &["--rm", "-t", "--mount", &mount],
+        &["sh", "-c", report],
+    );
     let line: Vec<String> = std::iter::once(run.get_program())
         .chain(run.get_args())
         .map(|a| format!("'{}'", a.to_str().unwrap().replace('\'', r"'\''")))
         .collect();
-    let out = ctrd.output(Command::new("script").args(["-qec", &line.join(" "), "/dev/null"]));
-    let shown = text(&out.stdout);
-    assert!(out.status.success(), "{shown} {}", text(&out.stderr));
-    // `^@`: the terminal's echo of a NUL that `script` writes when its
-    // stdin ends, at a moment that varies.
-    shown.replace("^@", "")
+    let shown = ctrd.output(Command::new("script").args(["-qec", &line.join(" "), "/dev/null"]));
+    assert!(
+        shown.status.success(),
+        "{} {}",
+        text(&shown.stdout),
+        text(&shown.stderr)
+    );
+    std::fs::read_to_string(out.join("seen")).unwrap()
 }
 
-/// `ctr run -t`: husk gets `--console-socket` and hands the shim the pty
-/// master; the output is the same as with runc.
+/// `ctr run -t`: husk gets `--console-socket`, hands the shim the pty
+/// master, and the task's stdin, stdout and stderr are the pty, as with
+/// runc.
 #[test]
 fn run_with_a_terminal() {
     ctrd_setup!();
     require_tool!("script");
     require_tool!("runc");
     let ctrd = started();
-    let args = ["sh", "-c", "tty; echo on a tty"];
-    let shown = on_a_terminal(&ctrd, &ctrd.runtime(), &args);
-    assert!(shown.contains("/dev/pts/0\r"), "{shown:?}");
-    assert!(shown.contains("on a tty\r"), "{shown:?}");
-    let runc = on_a_terminal(&ctrd, &common::which("runc").unwrap(), &args);
-    assert_eq!(shown, runc);
+    let seen = on_a_terminal(&ctrd, &ctrd.runtime());
+    assert_eq!(seen, "/dev/pts/0\nstdio on the tty\n");
+    assert_eq!(seen, on_a_terminal(&ctrd, &common::which("runc").unwrap()));
 
     let trace = ctrd.trace();
     drop(ctrd);
@@ -295,9 +337,13 @@ fn the_container_sees_the_same_as_with_runc() {
                  awk '{print $5, $6, $(NF-2), $(NF-1)}' /proc/self/mountinfo | sort; \
                  ls -l /dev | grep -v kcore | awk '{print $1, $3, $4, $NF}'";
     let runc = common::which("runc").unwrap();
-    let with_runc =
-        ctrd.ok(&mut ctrd.run_with(&runc, &unique("runc"), &["--rm"], &["sh", "-c", probe]));
-    let with_husk = ctrd.ok(&mut ctrd.run(&unique("husk"), &["--rm"], &["sh", "-c", probe]));
+    let with_runc = run_output(&ctrd, &runc, &unique("runc"), &["sh", "-c", probe]);
+    let with_husk = run_output(
+        &ctrd,
+        &ctrd.runtime(),
+        &unique("husk"),
+        &["sh", "-c", probe],
+    );
     assert!(with_husk.contains("CapBnd"), "{with_husk}");
     assert_eq!(with_husk, with_runc);
 
@@ -395,16 +441,17 @@ fn ctr_run_options_reach_the_container() {
     assert_eq!(bnd & (1 << 13), 0, "CAP_NET_RAW (13) dropped: {bnd:x}");
     assert_ne!(bnd & (1 << 0), 0, "CAP_CHOWN kept: {bnd:x}");
 
-    let out = ctrd.ok(&mut ctrd.exec(
+    let out = exec_output(
+        &ctrd,
         &id,
         "look",
         &[],
         &[
             "sh",
             "-c",
-            "pwd; echo $HUSKVAR; echo x > /x || echo read-only",
+            "pwd; echo $HUSKVAR; (echo x > /x) 2>/dev/null || echo read-only",
         ],
-    ));
+    );
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
         ["/tmp", "from-ctr", "read-only"],
