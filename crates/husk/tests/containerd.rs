@@ -462,3 +462,30 @@ fn ctr_run_options_reach_the_container() {
     drop(ctrd);
     trace.assert_clean();
 }
+
+/// `task kill --all` of a paused task: the signal is acted on (the
+/// runtime thaws the cgroup after signalling, as runc does), so the task
+/// stops and can be deleted — the path of `ctr task delete --force`.
+#[test]
+fn kill_all_stops_a_paused_task_as_with_runc() {
+    ctrd_setup!();
+    require_tool!("runc");
+    let ctrd = started();
+    let runc = common::which("runc").unwrap();
+    for runtime in [ctrd.runtime(), runc] {
+        let id = unique("frozen");
+        ctrd.ok(&mut ctrd.run_with(&runtime, &id, &["-d"], &["sleep", "1000"]));
+        let (pid, _) = ctrd.task(&id).unwrap();
+        ctrd.ok(&mut ctrd.ctr(["task", "pause", &id]));
+        assert_eq!(ctrd.task(&id).unwrap().1, "PAUSED");
+        ctrd.ok(&mut ctrd.ctr(["task", "kill", "--all", "--signal", "SIGKILL", &id]));
+        ctrd.wait_for_status(&id, "STOPPED");
+        wait_gone(pid);
+        ctrd.ok(&mut ctrd.ctr(["task", "delete", &id]));
+        ctrd.ok(&mut ctrd.ctr(["container", "rm", &id]));
+    }
+
+    let trace = ctrd.trace();
+    drop(ctrd);
+    trace.assert_clean();
+}

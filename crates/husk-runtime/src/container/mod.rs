@@ -445,7 +445,10 @@ pub fn list(store: &Store) -> Result<Vec<State>, ContainerError> {
 }
 
 /// `kill`: sends `signal` to init, or with `all` to every process of the
-/// container's cgroup. A stopped container cannot be signalled.
+/// container's cgroup and then thaws it if it is paused (as runc and crun
+/// do, so the processes act on the signal: containerd's `task delete
+/// --force` of a paused task kills with `--all` and waits for the exit).
+/// A stopped container cannot be signalled.
 pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), ContainerError> {
     let locked = store.open(id)?;
     let saved = require(
@@ -455,20 +458,24 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), Conta
         "cannot signal it",
     )?;
     let mut pids = vec![saved.pid];
-    if all {
-        if let Some(cg) = open_cgroup(&saved)? {
-            pids.extend(
-                cg.procs()?
-                    .into_iter()
-                    .filter_map(|p| i32::try_from(p).ok())
-                    .filter(|&p| p != saved.pid),
-            );
-        }
+    let cgroup = if all { open_cgroup(&saved)? } else { None };
+    if let Some(cg) = &cgroup {
+        pids.extend(
+            cg.procs()?
+                .into_iter()
+                .filter_map(|p| i32::try_from(p).ok())
+                .filter(|&p| p != saved.pid),
+        );
     }
     for pid in pids {
         match husk_sys::signal::kill(pid, signal) {
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) && pid != saved.pid => {}
             other => other.map_err(|e| ContainerError::Signal(pid, signal, e))?,
+        }
+    }
+    if let Some(cg) = cgroup {
+        if cg.is_frozen()? {
+            cg.thaw()?;
         }
     }
     Ok(())
