@@ -435,6 +435,9 @@ fn ctr_run_options_reach_the_container() {
         })
         .expect("a memory cgroup");
     assert_eq!(memory.trim(), limit.to_string());
+    // The shim reads the same cgroup for `task metrics`.
+    let metrics = ctrd.ok(&mut ctrd.ctr(["task", "metrics", &id]));
+    assert!(metrics.contains(&limit.to_string()), "{metrics}");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let bnd = status.lines().find(|l| l.starts_with("CapBnd:")).unwrap();
     let bnd = u64::from_str_radix(bnd.split_whitespace().nth(1).unwrap(), 16).unwrap();
