@@ -479,7 +479,10 @@ pub fn list(store: &Store) -> Result<Vec<State>, ContainerError> {
 }
 
 /// `kill`: sends `signal` to init, or with `all` to every process of the
-/// container's cgroup. A stopped container cannot be signalled.
+/// container's cgroup and then thaws it if it is paused (as runc and crun
+/// do, so the processes act on the signal: containerd's `task delete
+/// --force` of a paused task kills with `--all` and waits for the exit).
+/// A stopped container cannot be signalled.
 pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), ContainerError> {
     let locked = store.open(id)?;
     let saved = require(
@@ -489,20 +492,24 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), Conta
         "cannot signal it",
     )?;
     let mut pids = vec![saved.pid];
-    if all {
-        if let Some(cg) = open_cgroup(&saved)? {
-            pids.extend(
-                cg.procs()?
-                    .into_iter()
-                    .filter_map(|p| i32::try_from(p).ok())
-                    .filter(|&p| p != saved.pid),
-            );
-        }
+    let cgroup = if all { open_cgroup(&saved)? } else { None };
+    if let Some(cg) = &cgroup {
+        pids.extend(
+            cg.procs()?
+                .into_iter()
+                .filter_map(|p| i32::try_from(p).ok())
+                .filter(|&p| p != saved.pid),
+        );
     }
     for pid in pids {
         match husk_sys::signal::kill(pid, signal) {
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) && pid != saved.pid => {}
             other => other.map_err(|e| ContainerError::Signal(pid, signal, e))?,
+        }
+    }
+    if let Some(cg) = cgroup {
+        if cg.is_frozen()? {
+            cg.thaw()?;
         }
     }
     Ok(())
@@ -522,9 +529,16 @@ fn open_cgroup(saved: &Saved) -> Result<Option<Cgroup>, ContainerError> {
 
 /// `delete`: removes a stopped (or created) container: its processes,
 /// cgroup and state, then runs the `poststop` hooks (a failure is only a
-/// warning). A running one needs `force` (SIGKILL first).
+/// warning). A running one needs `force` (SIGKILL first); with `force` an
+/// unknown id is not an error.
 pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError> {
-    let locked = store.open(id)?;
+    let locked = match store.open(id) {
+        // As runc and crun: `delete --force` of a container that does not
+        // exist succeeds (containerd's shim cleans up that way after a
+        // container that has already been deleted).
+        Err(StoreError::NotFound(_)) if force => return Ok(()),
+        other => other?,
+    };
     let saved = locked.load()?;
     let status = locked.status(saved.as_ref());
     let allowed = match status {

@@ -14,7 +14,7 @@ use crate::msg::{StageError, Step};
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// `process.args` with `args[0]` resolved on the container's `PATH`, and
-/// `process.env`, ready to exec.
+/// `process.env` (plus `HOME` when it has none), ready to exec.
 #[derive(Debug)]
 pub(super) struct Program {
     prepared: Prepared,
@@ -27,13 +27,19 @@ impl Program {
     /// so a missing program fails `create`, not `start`.
     pub(super) fn find(process: &Process) -> Result<Program, StageError> {
         let args = process.args().clone().unwrap_or_default();
-        let env: Vec<(OsString, OsString)> = process
+        let mut env: Vec<(OsString, OsString)> = process
             .env()
             .iter()
             .flatten()
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
+        if !env.iter().any(|(k, _)| k == "HOME") {
+            // As runc and crun: the user's home from the container's
+            // passwd file, else `/` (containerd's specs leave HOME out).
+            let home = home_of(Path::new("/etc/passwd"), process.user().uid());
+            env.push(("HOME".into(), home.unwrap_or_else(|| "/".into()).into()));
+        }
         let search = env
             .iter()
             .find(|(k, _)| k == "PATH")
@@ -94,6 +100,16 @@ fn lookup(arg0: &str, search: &str) -> Result<PathBuf, i32> {
         .ok_or(libc::ENOENT)
 }
 
+/// The home directory of `uid` in a passwd file (`name:pw:uid:gid:gecos:home:shell`).
+fn home_of(passwd: &Path, uid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(passwd).ok()?;
+    text.lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[2].parse() == Ok(uid))
+        .map(|f| f[5].to_owned())
+        .filter(|h| !h.is_empty())
+}
+
 /// Changes to `process.cwd` (made if missing, as runc does) and checks the
 /// result is inside the container's root: `getcwd` fails with `ENOENT` for
 /// a directory outside it, which a leaked fd would give (CVE-2024-21626).
@@ -149,5 +165,21 @@ mod tests {
         assert_eq!(lookup("/etc/passwd", ""), Err(libc::EACCES));
         assert_eq!(lookup("/etc", ""), Err(libc::EACCES));
         assert_eq!(lookup("passwd", "/etc"), Err(libc::ENOENT));
+    }
+
+    #[test]
+    fn home_comes_from_the_passwd_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let passwd = dir.path().join("passwd");
+        std::fs::write(
+            &passwd,
+            "root:x:0:0:root:/root:/bin/sh\nbad line\nnohome:x:7:7:::/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\n",
+        )
+        .unwrap();
+        assert_eq!(home_of(&passwd, 0).as_deref(), Some("/root"));
+        assert_eq!(home_of(&passwd, 1000).as_deref(), Some("/home/u"));
+        assert_eq!(home_of(&passwd, 7), None);
+        assert_eq!(home_of(&passwd, 42), None);
+        assert_eq!(home_of(&dir.path().join("none"), 0), None);
     }
 }
