@@ -319,12 +319,6 @@ fn cgroup_view(cg: &Cgroup) -> Vec<(String, PathBuf)> {
 }
 
 fn saved_state(opts: &CreateOptions, bundle: &Bundle, pid: i32, cgroup: bool) -> Saved {
-    let euid = rustix::process::geteuid().as_raw();
-    let owner = husk_sys::passwd::user_name(euid)
-        .ok()
-        .flatten()
-        .map(|n| String::from_utf8_lossy(&n).into_owned())
-        .unwrap_or_default();
     Saved {
         id: opts.id.clone(),
         oci_version: bundle.spec.version().clone(),
@@ -333,7 +327,7 @@ fn saved_state(opts: &CreateOptions, bundle: &Bundle, pid: i32, cgroup: bool) ->
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
         created: store::now_rfc3339(),
-        owner,
+        owner_uid: rustix::process::geteuid().as_raw(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         cgroup: cgroup.then(|| cgroup_source(&bundle.spec, &opts.id)),
         hooks: bundle.spec.hooks().clone(),
@@ -367,9 +361,18 @@ pub fn start(store: &Store, id: &str) -> Result<(), ContainerError> {
     std::fs::remove_file(locked.fifo()).map_err(|e| ContainerError::Fifo(locked.fifo(), e))?;
     // Unlocked first: a hook may ask `husk oci state` about this container.
     drop(locked);
-    let state = state_json(&saved, Status::Running);
-    hooks::run_warn(saved.hooks.as_ref(), Kind::Poststart, state.as_bytes());
+    warn_hooks(&saved, Kind::Poststart, Status::Running);
     Ok(())
+}
+
+/// Runs the `kind` hooks, a failure only a warning, given the state with
+/// `status`, which is made (with its owner's name) only when there are some.
+fn warn_hooks(saved: &Saved, kind: Kind, status: Status) {
+    if hooks::of(saved.hooks.as_ref(), kind).is_empty() {
+        return;
+    }
+    let state = state_json(saved, status);
+    hooks::run_warn(saved.hooks.as_ref(), kind, state.as_bytes());
 }
 
 /// The saved state, if the status is one of `allowed`.
@@ -530,8 +533,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
     locked.remove()?;
     // After the state is gone, as runc: the container no longer exists.
     if let Some(saved) = &saved {
-        let state = state_json(saved, Status::Stopped);
-        hooks::run_warn(saved.hooks.as_ref(), Kind::Poststop, state.as_bytes());
+        warn_hooks(saved, Kind::Poststop, Status::Stopped);
     }
     Ok(())
 }
