@@ -165,10 +165,13 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     let dir = DirGuard::new(&locked.dir);
     let fifo = spawn::make_fifo(&locked.fifo())?;
     let cgroup = make_cgroup(&opts.id, &bundle.spec)?;
+    // What the state needs of the bundle, taken before its spec moves into
+    // the context (not cloned: that is a deep copy of the whole config).
+    let template = saved_state(opts, &bundle, cgroup.is_some());
     let ctx = Context {
-        spec: bundle.spec.clone(),
+        spec: bundle.spec,
         plan,
-        rootfs: bundle.rootfs.clone(),
+        rootfs: bundle.rootfs,
         no_pivot: opts.no_pivot,
         preserve_fds: opts.preserve_fds,
         fifo,
@@ -181,11 +184,10 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     // fork shares) and hold it for the container's life: unlock across the
     // fork. The status stays `creating` (no state.json) meanwhile.
     let dir_path = locked.unlock();
-    let has_cgroup = cgroup.is_some();
-    let runtime_hooks = |pid| runtime_hooks(&saved_state(opts, &bundle, pid, has_cgroup));
+    let runtime_hooks = |pid| runtime_hooks(&with_pid(template.clone(), pid));
     let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref(), &runtime_hooks)?;
     let locked = store.relock(dir_path)?;
-    let saved = saved_state(opts, &bundle, pid, has_cgroup);
+    let saved = with_pid(template, pid);
     locked.save(&saved)?;
     if let Some(file) = &opts.pid_file {
         write_pid_file(file, pid)?;
@@ -237,7 +239,14 @@ fn state_json(saved: &Saved, status: Status) -> String {
 /// The cgroup of a container: `linux.cgroupsPath`, or `/husk/ID`. Skipped
 /// for an unprivileged caller that asked for neither a path nor resources.
 fn make_cgroup(id: &str, spec: &Spec) -> Result<Option<CgroupGuard>, ContainerError> {
-    let linux = spec.linux().clone().unwrap_or_default();
+    let default;
+    let linux = match spec.linux() {
+        Some(linux) => linux,
+        None => {
+            default = Linux::default();
+            &default
+        }
+    };
     let path = match linux.cgroups_path() {
         Some(p) => CgroupPath::parse(&p.to_string_lossy())?,
         None if !rustix::process::geteuid().is_root() && linux.resources().is_none() => {
@@ -248,7 +257,7 @@ fn make_cgroup(id: &str, spec: &Spec) -> Result<Option<CgroupGuard>, ContainerEr
     let hier = Hierarchies::detect()?;
     let cg = CgroupGuard::new(Cgroup::create(&hier, &path)?);
     if let Some(res) = linux.resources() {
-        cg.apply(&with_default_devices(res, &linux))?;
+        cg.apply(&with_default_devices(res, linux))?;
     }
     Ok(Some(cg))
 }
@@ -318,20 +327,30 @@ fn cgroup_view(cg: &Cgroup) -> Vec<(String, PathBuf)> {
     out
 }
 
-fn saved_state(opts: &CreateOptions, bundle: &Bundle, pid: i32, cgroup: bool) -> Saved {
+/// The state of a container made from `bundle`, but for its init
+/// ([`with_pid`]).
+fn saved_state(opts: &CreateOptions, bundle: &Bundle, cgroup: bool) -> Saved {
     Saved {
         id: opts.id.clone(),
         oci_version: bundle.spec.version().clone(),
-        pid,
-        pid_start: store::proc_stat(pid).map(|(_, t)| t).unwrap_or(0),
+        pid: 0,
+        pid_start: 0,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
-        created: store::now_rfc3339(),
+        created: String::new(),
         owner_uid: rustix::process::geteuid().as_raw(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         cgroup: cgroup.then(|| cgroup_source(&bundle.spec, &opts.id)),
         hooks: bundle.spec.hooks().clone(),
     }
+}
+
+/// `saved` with its init `pid` (and start time), created now.
+fn with_pid(mut saved: Saved, pid: i32) -> Saved {
+    saved.pid = pid;
+    saved.pid_start = store::proc_stat(pid).map(|(_, t)| t).unwrap_or(0);
+    saved.created = store::now_rfc3339();
+    saved
 }
 
 /// The cgroup path as given (`cgroupsPath`, or the id for `/husk/ID`),
