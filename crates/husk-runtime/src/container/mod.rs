@@ -163,7 +163,7 @@ impl CreateOptions {
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
-    let listener = crate::seccomp_listener::check(&bundle.spec)?;
+    let listener = crate::seccomp_listener::check(&bundle.spec)?.map(Path::to_path_buf);
     crate::init::check_seccomp(&bundle.spec).map_err(ContainerError::Init)?;
     let console = connect_console(
         opts.console_socket.as_deref(),
@@ -173,10 +173,13 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     let dir = DirGuard::new(&locked.dir);
     let fifo = spawn::make_fifo(&locked.fifo())?;
     let cgroup = make_cgroup(&opts.id, &bundle.spec)?;
+    // What the state needs of the bundle, taken before its spec moves into
+    // the context (not cloned: that is a deep copy of the whole config).
+    let template = saved_state(opts, &bundle, cgroup.is_some());
     let ctx = Context {
-        spec: bundle.spec.clone(),
+        spec: bundle.spec,
         plan,
-        rootfs: bundle.rootfs.clone(),
+        rootfs: bundle.rootfs,
         no_pivot: opts.no_pivot,
         preserve_fds: opts.preserve_fds,
         fifo,
@@ -189,24 +192,23 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     // fork shares) and hold it for the container's life: unlock across the
     // fork. The status stays `creating` (no state.json) meanwhile.
     let dir_path = locked.unlock();
-    let has_cgroup = cgroup.is_some();
-    let runtime_hooks = |pid| runtime_hooks(&saved_state(opts, &bundle, pid, has_cgroup));
+    let runtime_hooks = |pid| runtime_hooks(&with_pid(template.clone(), pid));
     // init's seccomp notify fd, to `listenerPath` with the state (`creating`).
     let seccomp_fd = |pid, fd: std::os::fd::OwnedFd| {
-        let saved = saved_state(opts, &bundle, pid, has_cgroup);
+        let saved = with_pid(template.clone(), pid);
         let state = crate::seccomp_listener::process_state(
-            &bundle.spec,
+            &ctx.spec,
             pid,
             &saved.state(Status::Creating),
         );
-        let path = listener.ok_or(ContainerError::Channel(ChannelError::Decode(
+        let path = listener.as_deref().ok_or(ContainerError::Channel(ChannelError::Decode(
             "a seccomp fd with no listenerPath".into(),
         )))?;
         Ok(crate::seccomp_listener::send(path, &state, &fd)?)
     };
     let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref(), &runtime_hooks, &seccomp_fd)?;
     let locked = store.relock(dir_path)?;
-    let saved = saved_state(opts, &bundle, pid, has_cgroup);
+    let saved = with_pid(template, pid);
     locked.save(&saved)?;
     if let Some(file) = &opts.pid_file {
         write_pid_file(file, pid)?;
@@ -255,7 +257,14 @@ fn state_json(saved: &Saved, status: Status) -> String {
 /// unprivileged caller with no delegated cgroup (making it is refused) and
 /// no `linux.resources` gets none: a one-line warning, as rootless runc.
 fn make_cgroup(id: &str, spec: &Spec) -> Result<Option<CgroupGuard>, ContainerError> {
-    let linux = spec.linux().clone().unwrap_or_default();
+    let default;
+    let linux = match spec.linux() {
+        Some(linux) => linux,
+        None => {
+            default = Linux::default();
+            &default
+        }
+    };
     let path = match linux.cgroups_path() {
         Some(p) => CgroupPath::parse(&p.to_string_lossy())?,
         None => CgroupPath::for_container(id)?,
@@ -273,7 +282,7 @@ fn make_cgroup(id: &str, spec: &Spec) -> Result<Option<CgroupGuard>, ContainerEr
         Err(e) => return Err(e.into()),
     };
     if let Some(res) = linux.resources() {
-        cg.apply(&with_default_devices(res, &linux))?;
+        cg.apply(&with_default_devices(res, linux))?;
     }
     Ok(Some(cg))
 }
@@ -352,26 +361,30 @@ fn cgroup_view(cg: &Cgroup) -> Vec<(String, PathBuf)> {
     out
 }
 
-fn saved_state(opts: &CreateOptions, bundle: &Bundle, pid: i32, cgroup: bool) -> Saved {
-    let euid = rustix::process::geteuid().as_raw();
-    let owner = husk_sys::passwd::user_name(euid)
-        .ok()
-        .flatten()
-        .map(|n| String::from_utf8_lossy(&n).into_owned())
-        .unwrap_or_default();
+/// The state of a container made from `bundle`, but for its init
+/// ([`with_pid`]).
+fn saved_state(opts: &CreateOptions, bundle: &Bundle, cgroup: bool) -> Saved {
     Saved {
         id: opts.id.clone(),
         oci_version: bundle.spec.version().clone(),
-        pid,
-        pid_start: store::proc_stat(pid).map(|(_, t)| t).unwrap_or(0),
+        pid: 0,
+        pid_start: 0,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
-        created: store::now_rfc3339(),
-        owner,
+        created: String::new(),
+        owner_uid: rustix::process::geteuid().as_raw(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         cgroup: cgroup.then(|| cgroup_source(&bundle.spec, &opts.id)),
         hooks: bundle.spec.hooks().clone(),
     }
+}
+
+/// `saved` with its init `pid` (and start time), created now.
+fn with_pid(mut saved: Saved, pid: i32) -> Saved {
+    saved.pid = pid;
+    saved.pid_start = store::proc_stat(pid).map(|(_, t)| t).unwrap_or(0);
+    saved.created = store::now_rfc3339();
+    saved
 }
 
 /// The cgroup path as given (`cgroupsPath`, or the id for `/husk/ID`),
@@ -401,9 +414,18 @@ pub fn start(store: &Store, id: &str) -> Result<(), ContainerError> {
     std::fs::remove_file(locked.fifo()).map_err(|e| ContainerError::Fifo(locked.fifo(), e))?;
     // Unlocked first: a hook may ask `husk oci state` about this container.
     drop(locked);
-    let state = state_json(&saved, Status::Running);
-    hooks::run_warn(saved.hooks.as_ref(), Kind::Poststart, state.as_bytes());
+    warn_hooks(&saved, Kind::Poststart, Status::Running);
     Ok(())
+}
+
+/// Runs the `kind` hooks, a failure only a warning, given the state with
+/// `status`, which is made (with its owner's name) only when there are some.
+fn warn_hooks(saved: &Saved, kind: Kind, status: Status) {
+    if hooks::of(saved.hooks.as_ref(), kind).is_empty() {
+        return;
+    }
+    let state = state_json(saved, status);
+    hooks::run_warn(saved.hooks.as_ref(), kind, state.as_bytes());
 }
 
 /// The saved state, if the status is one of `allowed`.
@@ -578,8 +600,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
     locked.remove()?;
     // After the state is gone, as runc: the container no longer exists.
     if let Some(saved) = &saved {
-        let state = state_json(saved, Status::Stopped);
-        hooks::run_warn(saved.hooks.as_ref(), Kind::Poststop, state.as_bytes());
+        warn_hooks(saved, Kind::Poststop, Status::Stopped);
     }
     Ok(())
 }
