@@ -196,14 +196,13 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     // init's seccomp notify fd, to `listenerPath` with the state (`creating`).
     let seccomp_fd = |pid, fd: std::os::fd::OwnedFd| {
         let saved = with_pid(template.clone(), pid);
-        let state = crate::seccomp_listener::process_state(
-            &ctx.spec,
-            pid,
-            &saved.state(Status::Creating),
-        );
-        let path = listener.as_deref().ok_or(ContainerError::Channel(ChannelError::Decode(
-            "a seccomp fd with no listenerPath".into(),
-        )))?;
+        let state =
+            crate::seccomp_listener::process_state(&ctx.spec, pid, &saved.state(Status::Creating));
+        let path = listener
+            .as_deref()
+            .ok_or(ContainerError::Channel(ChannelError::Decode(
+                "a seccomp fd with no listenerPath".into(),
+            )))?;
         Ok(crate::seccomp_listener::send(path, &state, &fd)?)
     };
     let (pid, procs) = spawn::spawn(&ctx, cgroup.as_deref(), &runtime_hooks, &seccomp_fd)?;
