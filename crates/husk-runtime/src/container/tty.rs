@@ -42,37 +42,48 @@ pub(super) fn console(
     Ok((super::connect_console(socket, process)?, None))
 }
 
-/// The caller's terminal size (stdin's, else stdout's), if either is one.
-pub(super) fn caller_size() -> Option<termios::Winsize> {
-    [rustix::stdio::stdin(), rustix::stdio::stdout()]
-        .into_iter()
-        .find_map(|fd| termios::tcgetwinsize(fd).ok())
+/// The caller's terminal: the first of stdin, stdout and stderr that is
+/// one (as runc picks it).
+fn caller_terminal() -> Option<BorrowedFd<'static>> {
+    [
+        rustix::stdio::stdin(),
+        rustix::stdio::stdout(),
+        rustix::stdio::stderr(),
+    ]
+    .into_iter()
+    .find(|&fd| termios::isatty(fd))
 }
 
-/// The caller's stdin back in its own mode when dropped.
+/// The caller's terminal size, if it has one.
+pub(super) fn caller_size() -> Option<termios::Winsize> {
+    caller_terminal().and_then(|fd| termios::tcgetwinsize(fd).ok())
+}
+
+/// The caller's terminal back in its own mode when dropped.
 struct RawMode {
+    fd: BorrowedFd<'static>,
     saved: Termios,
 }
 
 impl RawMode {
-    /// Raw mode on stdin if it is a terminal (bytes such as ^C then go to
-    /// the container's terminal, whose line discipline acts on them).
+    /// Raw mode on the caller's terminal, if it has one: bytes such as ^C
+    /// go to the container's terminal, whose line discipline acts on them,
+    /// and its output is not translated twice.
     fn enter() -> Result<Option<RawMode>, ContainerError> {
-        let stdin = rustix::stdio::stdin();
-        if !termios::isatty(stdin) {
+        let Some(fd) = caller_terminal() else {
             return Ok(None);
-        }
-        let saved = termios::tcgetattr(stdin).map_err(tty_err)?;
+        };
+        let saved = termios::tcgetattr(fd).map_err(tty_err)?;
         let mut raw = saved.clone();
         raw.make_raw();
-        termios::tcsetattr(stdin, OptionalActions::Now, &raw).map_err(tty_err)?;
-        Ok(Some(RawMode { saved }))
+        termios::tcsetattr(fd, OptionalActions::Now, &raw).map_err(tty_err)?;
+        Ok(Some(RawMode { fd, saved }))
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
-        let _ = termios::tcsetattr(rustix::stdio::stdin(), OptionalActions::Now, &self.saved);
+        let _ = termios::tcsetattr(self.fd, OptionalActions::Now, &self.saved);
     }
 }
 
