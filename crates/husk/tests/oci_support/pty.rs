@@ -145,7 +145,10 @@ impl Script {
             if let Some(st) = self.child.try_wait().unwrap() {
                 break st;
             }
-            assert!(std::time::Instant::now() < deadline, "script did not end");
+            if std::time::Instant::now() > deadline {
+                let text = self.text.try_iter().last().unwrap_or_default();
+                panic!("script did not end; transcript {text:?}");
+            }
             std::thread::sleep(Duration::from_millis(10));
         };
         self.stdin = None;
