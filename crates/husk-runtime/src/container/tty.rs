@@ -127,12 +127,12 @@ impl Terminal {
         };
         loop {
             if let Some(ended) = reap(pid)? {
-                copy.from_master(self.master.as_fd());
+                copy.read_master(self.master.as_fd());
                 return Ok(ended);
             }
             copy.step(stdin, self.master.as_fd())?;
-            while let Some(sig) =
-                husk_sys::sigwait::wait_timeout(waited, Duration::ZERO).map_err(ContainerError::Wait)?
+            while let Some(sig) = husk_sys::sigwait::wait_timeout(waited, Duration::ZERO)
+                .map_err(ContainerError::Wait)?
             {
                 match sig {
                     libc::SIGWINCH => {
@@ -179,7 +179,11 @@ const TICK: Timespec = Timespec {
 };
 
 impl Copy {
-    fn step(&mut self, stdin: BorrowedFd<'_>, master: BorrowedFd<'_>) -> Result<(), ContainerError> {
+    fn step(
+        &mut self,
+        stdin: BorrowedFd<'_>,
+        master: BorrowedFd<'_>,
+    ) -> Result<(), ContainerError> {
         let mut master_flags = PollFlags::empty();
         if self.master_open {
             master_flags |= PollFlags::IN;
@@ -209,10 +213,10 @@ impl Copy {
         let (m, s) = (fds[0].revents(), fds[1].revents());
         if self.master_open && !m.is_empty() {
             if m.intersects(PollFlags::OUT) {
-                self.to_master(master);
+                self.write_master(master);
             }
             if m.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
-                self.from_master(master);
+                self.read_master(master);
             }
         }
         if read_stdin && !s.is_empty() {
@@ -222,7 +226,7 @@ impl Copy {
                 Ok(0) => self.stdin_open = false,
                 Ok(n) => {
                     self.pending.extend_from_slice(&buf[..n]);
-                    self.to_master(master);
+                    self.write_master(master);
                 }
                 Err(Errno::INTR | Errno::AGAIN) => {}
                 Err(_) => self.stdin_open = false,
@@ -232,7 +236,7 @@ impl Copy {
     }
 
     /// Writes what it can of the pending input (the master is non-blocking).
-    fn to_master(&mut self, master: BorrowedFd<'_>) {
+    fn write_master(&mut self, master: BorrowedFd<'_>) {
         while !self.pending.is_empty() {
             match rustix::io::write(master, &self.pending) {
                 Ok(n) => {
@@ -250,7 +254,7 @@ impl Copy {
 
     /// Copies everything readable on the master to stdout; `EIO` (every
     /// slave closed) ends it for good.
-    fn from_master(&mut self, master: BorrowedFd<'_>) {
+    fn read_master(&mut self, master: BorrowedFd<'_>) {
         let mut buf = [0u8; 4096];
         let mut out = std::io::stdout().lock();
         while self.master_open {
