@@ -72,8 +72,18 @@ pub fn exec(store: &Store, opts: &ExecOptions) -> Result<Option<Ended>, Containe
     drop(locked);
     let bundle = Bundle::load(&saved.bundle)?;
     let mut spec = bundle.spec;
-    let process = build_process(spec.process().as_ref(), opts)?;
-    let console = super::connect_console(opts.console_socket.as_deref(), Some(&process))?;
+    let mut process = build_process(spec.process().as_ref(), opts)?;
+    let (console, ours) =
+        super::tty::console(opts.console_socket.as_deref(), Some(&process), !opts.detach)?;
+    if let (Some(_), Some(size)) = (&ours, super::tty::caller_size()) {
+        // The caller's size from the start: the process runs before the
+        // runtime takes the master.
+        let b = oci_spec::runtime::BoxBuilder::default()
+            .height(size.ws_row)
+            .width(size.ws_col)
+            .build();
+        process.set_console_size(b.ok());
+    }
     spec.set_process(Some(process));
     let ctx = ExecContext {
         spec,
@@ -88,7 +98,7 @@ pub fn exec(store: &Store, opts: &ExecOptions) -> Result<Option<Ended>, Containe
     } else {
         Some(husk_sys::signal::block(&waited).map_err(ContainerError::Wait)?)
     };
-    let outcome = spawn_and_wait(&ctx, cgroup.as_ref(), opts, &waited, &state);
+    let outcome = spawn_and_wait(&ctx, cgroup.as_ref(), opts, &waited, &state, ours);
     if let Some(blocked) = blocked {
         let _ = husk_sys::signal::restore(&blocked);
     }
@@ -101,6 +111,7 @@ fn spawn_and_wait(
     opts: &ExecOptions,
     waited: &[i32],
     state: &crate::store::State,
+    console: Option<std::os::unix::net::UnixStream>,
 ) -> Result<Option<Ended>, ContainerError> {
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(|e| ContainerError::Fork(e.into()))?;
@@ -129,11 +140,18 @@ fn spawn_and_wait(
     if let Some(file) = &opts.pid_file {
         write_pid_file(file, pid)?;
     }
+    let terminal = console
+        .as_ref()
+        .map(super::tty::Terminal::attach)
+        .transpose()?;
     procs.disarm();
     if opts.detach {
         return Ok(None);
     }
-    wait_forwarding(pid, waited).map(Some)
+    match terminal {
+        Some(t) => t.wait(pid, waited).map(Some),
+        None => wait_forwarding(pid, waited).map(Some),
+    }
 }
 
 /// Takes the process's pid and waits for the channel to close (its

@@ -8,6 +8,7 @@
 mod exec;
 mod ops;
 mod spawn;
+mod tty;
 
 pub use exec::{exec, ExecOptions};
 pub use ops::{events_stats, pause, pids, resume, update, Event, EventSource};
@@ -102,6 +103,9 @@ pub enum ContainerError {
     /// `process.terminal` and `--console-socket` must come together.
     #[error("{0}")]
     Terminal(&'static str),
+    /// Copying between the caller's terminal and the container's failed.
+    #[error("terminal")]
+    Tty(#[source] std::io::Error),
     /// Connecting to `--console-socket` failed.
     #[error("cannot connect to console socket {0}")]
     ConsoleSocket(PathBuf, #[source] std::io::Error),
@@ -161,13 +165,24 @@ impl CreateOptions {
 ///    (running the `prestart` and `createRuntime` hooks when init asks);
 /// 7. save the state and the pid file.
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
+    create_with(store, opts, false).map(|(saved, _)| saved)
+}
+
+/// `create`; `attached` (an attached `run`): a terminal with no console
+/// socket is the caller's, reached through the returned socket.
+fn create_with(
+    store: &Store,
+    opts: &CreateOptions,
+    attached: bool,
+) -> Result<(Saved, Option<std::os::unix::net::UnixStream>), ContainerError> {
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
     let listener = crate::seccomp_listener::check(&bundle.spec)?.map(Path::to_path_buf);
     crate::init::check_seccomp(&bundle.spec).map_err(ContainerError::Init)?;
-    let console = connect_console(
+    let (console, ours) = tty::console(
         opts.console_socket.as_deref(),
         bundle.spec.process().as_ref(),
+        attached,
     )?;
     let locked = store.create(&opts.id)?;
     let dir = DirGuard::new(&locked.dir);
@@ -215,7 +230,7 @@ pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerErr
     procs.disarm();
     cgroup.map(CgroupGuard::disarm);
     dir.disarm();
-    Ok(saved)
+    Ok((saved, ours))
 }
 
 /// The connected `--console-socket` for `process.terminal` (runc's rules:
@@ -231,7 +246,7 @@ fn connect_console(
             "--console-socket needs process.terminal: true",
         )),
         (None, true) => Err(ContainerError::Terminal(
-            "process.terminal needs --console-socket (the caller's terminal is not supported yet)",
+            "cannot allocate tty if husk will detach without setting console socket",
         )),
         (Some(path), true) => std::os::unix::net::UnixStream::connect(path)
             .map(|s| Some(s.into()))
@@ -663,7 +678,16 @@ fn create_start_wait(
     detach: bool,
     waited: &[i32],
 ) -> Result<Option<Ended>, ContainerError> {
-    let saved = create(store, opts)?;
+    let (saved, console) = create_with(store, opts, !detach)?;
+    // On the caller's terminal: attached before `start`, so the process
+    // starts on a pty of the caller's size.
+    let terminal = match console.as_ref().map(tty::Terminal::attach).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = delete(store, &opts.id, true);
+            return Err(e);
+        }
+    };
     if let Err(e) = start(store, &opts.id) {
         let _ = delete(store, &opts.id, true);
         return Err(e);
@@ -671,7 +695,11 @@ fn create_start_wait(
     if detach {
         return Ok(None);
     }
-    let ended = wait_forwarding(saved.pid, waited);
+    let ended = match &terminal {
+        Some(t) => t.wait(saved.pid, waited),
+        None => wait_forwarding(saved.pid, waited),
+    };
+    drop(terminal);
     delete(store, &opts.id, true)?;
     Ok(Some(ended?))
 }
