@@ -107,9 +107,11 @@ fn listener_gets_the_fd_and_answers_the_container() {
     b.save();
     let c = b.container("notify");
     let out = c.run(&[]);
+    // Checked before the join: a runtime that never connected would leave
+    // the listener in accept() and the test hanging.
+    assert!(out.status.success(), "{}", common::stderr(&out));
     let heard = heard.join().expect("listener");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", common::stderr(&out));
     // The first mkdir got the listener's EPERM; the second its faked
     // success, and the kernel never made either directory. The notify fd
     // did not reach the container.
