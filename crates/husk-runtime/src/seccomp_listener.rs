@@ -54,7 +54,7 @@ pub(crate) fn uses_notify(sc: &LinuxSeccomp) -> bool {
 /// The listener to send the notify fd to, when the config has one and a
 /// notify action; checks the rules of the spec. A `listenerPath` without a
 /// notify action is ignored, as the spec says.
-pub fn check(spec: &Spec) -> Result<Option<&Path>, ListenerError> {
+pub(crate) fn check(spec: &Spec) -> Result<Option<&Path>, ListenerError> {
     let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(None);
     };
@@ -76,7 +76,7 @@ pub fn check(spec: &Spec) -> Result<Option<&Path>, ListenerError> {
 }
 
 /// The container process state for the listener (config-linux.md).
-pub fn process_state(spec: &Spec, pid: i32, state: &impl serde::Serialize) -> Value {
+pub(crate) fn process_state(spec: &Spec, pid: i32, state: &impl serde::Serialize) -> Value {
     let mut v = json!({
         "ociVersion": crate::spec::SPEC_VERSION,
         "fds": ["seccompFd"],
@@ -96,7 +96,7 @@ pub fn process_state(spec: &Spec, pid: i32, state: &impl serde::Serialize) -> Va
 
 /// Connects to `listener`, sends `fd` with the JSON of `state` in one
 /// `sendmsg`, and closes the connection.
-pub fn send(listener: &Path, state: &Value, fd: &OwnedFd) -> Result<(), ListenerError> {
+pub(crate) fn send(listener: &Path, state: &Value, fd: &OwnedFd) -> Result<(), ListenerError> {
     let sock =
         UnixStream::connect(listener).map_err(|e| ListenerError::Connect(listener.into(), e))?;
     let body = state.to_string();

@@ -502,6 +502,42 @@ fn events_stats_json() {
     assert!(lines.len() >= 2, "{lines:?}");
 }
 
+/// `events` watching a container that `delete --force` removes (state and
+/// cgroup gone): the stream ends with status 0, as runc's ends when the
+/// cgroup goes, not with an error about the cgroup's files.
+#[test]
+fn events_ends_cleanly_when_the_container_is_deleted() {
+    setup!();
+    let b = sleeper();
+    let c = running(&b, "events-deleted");
+    let mut cmd = b.oci(["events", "--interval", "1h"]);
+    cmd.arg(&c.id)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = common::ChildGuard::spawn(&mut cmd);
+    // The first stats event: `events` has opened the cgroup.
+    let mut first = String::new();
+    let mut stdout = std::io::BufReader::new(child.0.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with(r#"{"type":"stats""#), "{first:?}");
+    let pid = init_pid(&c);
+    let out = c.cmd("delete", &["--force"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    c.reap(i32::try_from(pid).unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            break st;
+        }
+        assert!(std::time::Instant::now() < deadline, "events still running");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "events: {status}: {err}");
+    assert_eq!(err, "");
+}
+
 /// The same execs, by `RUNTIME...` (husk oci or crun), into a container of
 /// the bundle: output and exit statuses, one block per exec.
 const COMPARE: &str = r#"

@@ -79,8 +79,13 @@ fn events_reports_an_oom_kill() {
         .unwrap();
     // Then the OOM event, and the stream ends with the container.
     let mut rest = Vec::new();
-    while let Ok(line) = next() {
-        rest.push(line);
+    loop {
+        match next() {
+            Ok(line) => rest.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            // Still running: fail (the guard kills it) rather than wait.
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("events did not end: {rest:?}"),
+        }
     }
     let status = events.0.wait().unwrap();
     assert!(status.success(), "events: {status}");

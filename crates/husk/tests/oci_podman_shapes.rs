@@ -104,3 +104,43 @@ fn mount_points_are_0755() {
     let out = run(&b, "mountpoint");
     assert_eq!(out, "/run 755\n/run/husk 755\n", "{out}");
 }
+
+/// A tmpfs over a directory of the image takes that directory's mode, as
+/// runc gives it (runc 1.1.5 on this host: a 0755 `/run` stays 0755, where
+/// a bare tmpfs is 1777); a `mode=` in the options wins (runc 1.2 puts the
+/// directory's first in the data); over a missing directory, tmpfs's own.
+#[test]
+fn tmpfs_takes_the_mode_of_the_directory_it_covers() {
+    setup!();
+    let mut b = Bundle::new(&[
+        "busybox",
+        "stat",
+        "-c",
+        "%n %a",
+        "/husk-750",
+        "/husk-explicit",
+        "/husk-missing",
+    ]);
+    let rootfs = b.path().join("rootfs");
+    for (dir, mode) in [("husk-750", 0o750), ("husk-explicit", 0o750)] {
+        std::fs::create_dir(rootfs.join(dir)).unwrap();
+        let perm = std::os::unix::fs::PermissionsExt::from_mode(mode);
+        std::fs::set_permissions(rootfs.join(dir), perm).unwrap();
+    }
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    for (dest, opts) in [
+        ("/husk-750", json!(["nosuid"])),
+        ("/husk-explicit", json!(["nosuid", "mode=700"])),
+        ("/husk-missing", json!(["nosuid"])),
+    ] {
+        mounts.push(
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": opts}),
+        );
+    }
+    b.save();
+    let out = run(&b, "tmpfs-mode");
+    assert_eq!(
+        out, "/husk-750 750\n/husk-explicit 700\n/husk-missing 1777\n",
+        "{out}"
+    );
+}

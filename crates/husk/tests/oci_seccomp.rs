@@ -107,9 +107,11 @@ fn listener_gets_the_fd_and_answers_the_container() {
     b.save();
     let c = b.container("notify");
     let out = c.run(&[]);
+    // Checked before the join: a runtime that never connected would leave
+    // the listener in accept() and the test hanging.
+    assert!(out.status.success(), "{}", common::stderr(&out));
     let heard = heard.join().expect("listener");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", common::stderr(&out));
     // The first mkdir got the listener's EPERM; the second its faked
     // success, and the kernel never made either directory. The notify fd
     // did not reach the container.
@@ -362,18 +364,23 @@ fn filter_flags_are_applied() {
     let out = c.create();
     assert!(out.status.success(), "create: {}", common::stderr(&out));
     let pid = c.state()["pid"].as_i64().unwrap();
-    let out = c.cmd("start", &[]);
-    assert!(out.status.success(), "start: {}", common::stderr(&out));
     // SECCOMP_FILTER_FLAG_LOG: the kernel logs the errno action (without
     // it only kills are logged); an audit record (type 1326) names the pid.
+    // Pids wrap (pid_max 32768): a record of an earlier run may name the
+    // same pid, so only one more than before start counts.
     let want = format!(" pid={pid} comm=\"mkdir\" ");
+    let records = || {
+        let log = common::stdout_ok(std::process::Command::new("dmesg").arg("--notime"));
+        log.lines()
+            .filter(|l| l.contains("type=1326") && l.contains(&want))
+            .count()
+    };
+    let before = records();
+    let out = c.cmd("start", &[]);
+    assert!(out.status.success(), "start: {}", common::stderr(&out));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let log = common::stdout_ok(std::process::Command::new("dmesg").arg("--notime"));
-        if log
-            .lines()
-            .any(|l| l.contains("type=1326") && l.contains(&want))
-        {
+        if records() > before {
             break;
         }
         assert!(

@@ -57,7 +57,8 @@ pub struct ExecOptions {
 /// 3. block the signals to forward (attached), become a child subreaper;
 /// 4. fork the exec joiner, put it in the container's cgroup, send `Go`;
 /// 5. learn the process's pid; a step that fails arrives as its error; the
-///    channel closing means `execve` succeeded;
+///    channel closing means `execve` succeeded; a seccomp notify fd that
+///    came goes to `listenerPath`;
 /// 6. write `--pid-file`; attached, wait forwarding signals.
 pub fn exec(store: &Store, opts: &ExecOptions) -> Result<Option<Ended>, ContainerError> {
     let locked = store.open(&opts.id)?;

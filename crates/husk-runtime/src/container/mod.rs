@@ -157,12 +157,14 @@ impl CreateOptions {
 /// `create`: everything up to the user process, which waits for `start`.
 ///
 /// 1. load and check the bundle;
-/// 2. plan;
+/// 2. plan; check `linux.seccomp` (listener rules, the filter built);
+///    connect to `--console-socket`;
 /// 3. make and lock the state directory;
 /// 4. make the exec FIFO;
 /// 5. make the cgroup and apply `linux.resources`;
 /// 6. fork and supervise the container processes until init is ready
-///    (running the `prestart` and `createRuntime` hooks when init asks);
+///    (running the `prestart` and `createRuntime` hooks when init asks,
+///    passing init's seccomp notify fd to `listenerPath`);
 /// 7. save the state and the pid file.
 pub fn create(store: &Store, opts: &CreateOptions) -> Result<Saved, ContainerError> {
     create_with(store, opts, false).map(|(saved, _)| saved)

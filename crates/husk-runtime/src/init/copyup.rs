@@ -40,13 +40,11 @@ pub(super) fn open_existing(root: &Root, dest: &Path) -> Result<Option<Covered>,
 }
 
 /// After the mount: copies the covered directory's entries, with their
-/// modes and owners, into the tmpfs now at `at` (`dest` in the container),
-/// and gives the tmpfs the directory's mode (as runc: not its owner).
+/// modes and owners, into the tmpfs now at `at` (`dest` in the container).
+/// The tmpfs itself has the directory's mode from its mount data, as every
+/// tmpfs over a directory (as runc: not its owner).
 pub(super) fn copy(under: &Covered, at: &OwnedFd, dest: &Path) -> Result<(), StageError> {
-    let (src, to) = (fd_path(&under.0), fd_path(at));
-    copy_tree(&src, &to).map_err(fail(dest))?;
-    let mode = fs::metadata(&src).map_err(fail(dest))?.mode() & 0o7777;
-    fs::set_permissions(&to, fs::Permissions::from_mode(mode)).map_err(fail(dest))
+    copy_tree(&fd_path(&under.0), &fd_path(at)).map_err(fail(dest))
 }
 
 /// Directories, regular files and symlinks; device nodes, fifos and

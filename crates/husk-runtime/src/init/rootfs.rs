@@ -258,20 +258,24 @@ fn mount_one(ctx: &Context, root: &Root, m: &MountStep) -> Result<(), StageError
     } else if m.fstype == "cgroup" {
         mount_cgroup_view(ctx, root, dest, flags)?;
     } else {
-        // Opened before the mount point is made: a directory husk makes
+        // Looked at before the mount point is made: a directory husk makes
         // has nothing to copy and keeps the tmpfs's own mode (runc).
         let covered = if m.copy_up {
             copyup::open_existing(root, dest)?
         } else {
             None
         };
+        let data = tmpfs_mode(root, m).map_or_else(
+            || m.data.clone(),
+            |mode| format!("mode={mode:04o},{}", m.data),
+        );
         let at = mount_point(root, dest, false)?;
         mount_fs(
             m.source.as_str(),
             &fd_path(&at),
             m.fstype.as_str(),
             flags,
-            m.data.as_str(),
+            data.trim_end_matches(','),
         )
         .map_err(err(Step::Mount, dest))?;
         if let Some(covered) = covered {
@@ -284,6 +288,17 @@ fn mount_one(ctx: &Context, root: &Root, m: &MountStep) -> Result<(), StageError
             .map_err(err(Step::Propagation, dest))?;
     }
     Ok(())
+}
+
+/// For a tmpfs over an existing directory: the directory's mode, put first
+/// in the mount's data as runc does (a `mode=` of the options, later,
+/// wins); a bare tmpfs would be 1777.
+fn tmpfs_mode(root: &Root, m: &MountStep) -> Option<u32> {
+    if m.fstype != "tmpfs" {
+        return None;
+    }
+    let st = rustix::fs::fstat(root.resolve(&m.dest).ok()?).ok()?;
+    (FileType::from_raw_mode(st.st_mode) == FileType::Directory).then_some(st.st_mode & 0o7777)
 }
 
 /// A `cgroup` mount: on a pure cgroup v2 host, cgroup2 itself (the cgroup

@@ -12,15 +12,16 @@ use std::time::Duration;
 /// fd (and the slave's name it sends).
 pub struct Console {
     pub path: PathBuf,
-    receiver: JoinHandle<(OwnedFd, Vec<u8>)>,
+    receiver: Receiver<(OwnedFd, Vec<u8>)>,
 }
 
 impl Console {
     pub fn listen(path: &Path) -> Console {
         let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
-        let receiver = std::thread::spawn(move || {
+        let (tx, receiver) = channel();
+        std::thread::spawn(move || {
             let (conn, _) = listener.accept().unwrap();
-            husk_sys::scm::recv_fd(conn.as_fd()).unwrap()
+            let _ = tx.send(husk_sys::scm::recv_fd(conn.as_fd()).unwrap());
         });
         Console {
             path: path.to_owned(),
@@ -28,9 +29,13 @@ impl Console {
         }
     }
 
-    /// The pty master and the slave's name, once the runtime sent them.
+    /// The pty master and the slave's name, once the runtime sent them
+    /// (panics after 30 s without them: a runtime that never connects).
     pub fn master(self) -> (Pty, String) {
-        let (fd, name) = self.receiver.join().expect("the runtime sent a pty");
+        let (fd, name) = self
+            .receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the runtime sent a pty");
         (Pty::new(fd), String::from_utf8(name).unwrap())
     }
 }

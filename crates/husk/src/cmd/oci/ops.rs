@@ -6,7 +6,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use husk_runtime::container;
-use husk_runtime::store::Status;
+use husk_runtime::store::{Status, StoreError};
 use serde_json::{json, Value};
 
 use super::{one_id, options, Globals};
@@ -261,7 +261,12 @@ pub(super) fn events(g: &Globals, prog: &Prog, argv: Vec<OsString>) -> Outcome {
         return Ok(Exit::OK);
     }
     let mut source = container::EventSource::open(&g.store, &id)?;
-    let stopped = || container::state(&g.store, &id).is_ok_and(|s| s.status == Status::Stopped);
+    // Stopped, or deleted meanwhile (its state and cgroup gone): the stream
+    // ends there, as runc's ends when the cgroup goes.
+    let stopped = || match container::state(&g.store, &id) {
+        Ok(s) => s.status == Status::Stopped,
+        Err(e) => matches!(e, container::ContainerError::Store(StoreError::NotFound(_))),
+    };
     let tick = Duration::from_millis(100);
     let mut next_stats = Instant::now();
     loop {
