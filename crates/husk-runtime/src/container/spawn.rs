@@ -97,10 +97,11 @@ fn supervise(
 ) -> Result<i32, ContainerError> {
     let mut init = None;
     loop {
-        let msg = chan.recv::<ToParent>().map_err(|e| match e {
-            ChannelError::Closed => ContainerError::InitDied,
-            other => ContainerError::Channel(other),
-        })?;
+        let msg = match chan.recv::<ToParent>() {
+            Ok(msg) => msg,
+            Err(ChannelError::Closed) => return Err(ended(joiner, init, procs)),
+            Err(e) => return Err(ContainerError::Channel(e)),
+        };
         match msg {
             ToParent::NeedMaps => {
                 write_maps(joiner, plan)?;
@@ -129,6 +130,48 @@ fn supervise(
             ToParent::Ready => return init.ok_or(ContainerError::InitDied),
             ToParent::Failed(e) => return Err(ContainerError::Init(e)),
         }
+    }
+}
+
+/// The channel closed without `Ready` or `Failed`: every holder of its
+/// other end is gone. Reaps the joiner and init (the runtime is their
+/// parent or subreaper) and says how each ended; the reaped are no longer
+/// guarded (their pids may be reused).
+fn ended(joiner: i32, init: Option<i32>, procs: &mut Procs) -> ContainerError {
+    let mut how = format!("joiner: {}", reap_status(joiner, procs));
+    match init {
+        Some(pid) if pid != joiner => how += &format!("; init: {}", reap_status(pid, procs)),
+        Some(_) => {}
+        None => how += "; init: never reported its pid",
+    }
+    ContainerError::InitEnded(how)
+}
+
+/// How `pid`, one of the container's processes, ended: waits a bounded
+/// while (its end of the channel closes as it exits, a moment before it
+/// can be reaped).
+fn reap_status(pid: i32, procs: &mut Procs) -> String {
+    let Some(p) = Pid::from_raw(pid) else {
+        return format!("bad pid {pid}");
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match rustix::process::waitpid(Some(p), WaitOptions::NOHANG) {
+            Ok(Some((_, st))) => {
+                procs.forget(p);
+                if let Some(sig) = st.terminating_signal() {
+                    let name = husk_sys::signal::name(sig).unwrap_or_else(|| sig.to_string());
+                    return format!("killed by {name}");
+                }
+                return format!("exit {}", st.exit_status().unwrap_or(-1));
+            }
+            Ok(None) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return format!("cannot wait: {e}"),
+        }
+        if std::time::Instant::now() > deadline {
+            return "still running".into();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 
