@@ -2,6 +2,7 @@
 //! cgroup, write the user namespace's maps, learn init's pid, wait for
 //! `Ready`. Every process made is killed and reaped on error by [`Procs`].
 
+use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
@@ -87,6 +88,10 @@ pub(super) fn spawn(
 }
 
 /// Answers the container processes until init reports `Ready`.
+///
+/// init runs as soon as the joiner forks it, so under load its first
+/// messages (even `Ready`) can come before the joiner's `InitPid`: they
+/// are held until the pid is known.
 fn supervise(
     chan: &Channel,
     joiner: i32,
@@ -96,39 +101,72 @@ fn supervise(
     seccomp_fd: &dyn Fn(i32, OwnedFd) -> Result<(), ContainerError>,
 ) -> Result<i32, ContainerError> {
     let mut init = None;
+    let mut held: VecDeque<(ToParent, Option<OwnedFd>)> = VecDeque::new();
     loop {
-        let msg = match chan.recv::<ToParent>() {
-            Ok(msg) => msg,
-            Err(ChannelError::Closed) => return Err(ended(joiner, init, procs)),
-            Err(e) => return Err(ContainerError::Channel(e)),
+        let next = init.and_then(|_| held.pop_front());
+        let (msg, fd) = match next {
+            Some(h) => h,
+            None => match chan.recv::<ToParent>() {
+                Ok(msg) => (msg, None),
+                Err(ChannelError::Closed) => return Err(ended(joiner, init, procs)),
+                Err(e) => return Err(ContainerError::Channel(e)),
+            },
         };
-        match msg {
-            ToParent::NeedMaps => {
+        match (msg, init) {
+            (ToParent::NeedMaps, _) => {
                 write_maps(joiner, plan)?;
                 chan.send(&ToChild::MapsWritten)
                     .map_err(ContainerError::Channel)?;
             }
-            ToParent::InitPid(pid) => {
+            (ToParent::InitPid(pid), _) => {
                 if pid != joiner {
                     procs.add(pid);
                 }
                 init = Some(pid);
             }
-            ToParent::RunHooks => {
-                let state = hooks(init.ok_or(ContainerError::InitDied)?)?;
+            (ToParent::Failed(e), pid) => {
+                if pid.is_none() {
+                    guard_init(chan, joiner, procs);
+                }
+                return Err(ContainerError::Init(e));
+            }
+            (msg, None) => {
+                let fd = matches!(msg, ToParent::SeccompFd)
+                    .then(|| chan.take_fd())
+                    .flatten();
+                held.push_back((msg, fd));
+            }
+            (ToParent::RunHooks, Some(pid)) => {
+                let state = hooks(pid)?;
                 chan.send(&ToChild::HooksDone(state))
                     .map_err(ContainerError::Channel)?;
             }
-            ToParent::SeccompFd => {
-                let fd = chan
-                    .take_fd()
+            (ToParent::SeccompFd, Some(pid)) => {
+                let fd = fd
+                    .or_else(|| chan.take_fd())
                     .ok_or(ContainerError::Channel(ChannelError::Decode(
                         "SeccompFd without an fd".into(),
                     )))?;
-                seccomp_fd(init.ok_or(ContainerError::InitDied)?, fd)?;
+                seccomp_fd(pid, fd)?;
             }
-            ToParent::Ready => return init.ok_or(ContainerError::InitDied),
-            ToParent::Failed(e) => return Err(ContainerError::Init(e)),
+            (ToParent::Ready, Some(pid)) => return Ok(pid),
+        }
+    }
+}
+
+/// init failed before the joiner sent its pid: waits for the pid (the
+/// joiner sends it next, or is gone) so the guard reaps init too.
+fn guard_init(chan: &Channel, joiner: i32, procs: &mut Procs) {
+    loop {
+        match chan.recv::<ToParent>() {
+            Ok(ToParent::InitPid(pid)) => {
+                if pid != joiner {
+                    procs.add(pid);
+                }
+                return;
+            }
+            Ok(_) => {}
+            Err(_) => return,
         }
     }
 }
@@ -216,4 +254,89 @@ pub(super) fn make_fifo(path: &Path) -> Result<OwnedFd, ContainerError> {
     .map_err(fail)?;
     rustix::fs::chmod(path, Mode::from_raw_mode(0o622)).map_err(fail)?;
     rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Child, Command};
+
+    use super::*;
+    use crate::msg::{StageError, Step};
+
+    /// A real process to stand for the joiner or init (the guard under
+    /// test kills and reaps what it holds); killed on Drop if still unreaped
+    /// (a test failed), never once reaped: its pid may be reused.
+    struct Sleeper(Child);
+
+    impl Drop for Sleeper {
+        fn drop(&mut self) {
+            if let Ok(None) = self.0.try_wait() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+
+    fn sleeper() -> (Sleeper, i32) {
+        let child = Command::new("sleep").arg("100").spawn().unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
+        (Sleeper(child), pid)
+    }
+
+    /// init runs as soon as the joiner forks it: under load its `RunHooks`
+    /// and `Ready` can reach the runtime before the joiner's `InitPid`
+    /// (this once failed `create` with "init exited before it was ready").
+    #[test]
+    fn init_messages_before_its_pid_wait_for_it() {
+        let plan = crate::plan::plan(&oci_spec::runtime::Spec::default()).unwrap();
+        let (ours, theirs) = Channel::pair().unwrap();
+        let ((_j, joiner), (_i, init)) = (sleeper(), sleeper());
+        theirs.send(&ToParent::RunHooks).unwrap();
+        theirs.send(&ToParent::Ready).unwrap();
+        theirs.send(&ToParent::InitPid(init)).unwrap();
+        let mut procs = Procs::default();
+        procs.add(joiner);
+        let hooks = |pid| {
+            assert_eq!(pid, init, "hooks get init's pid");
+            Ok("state".to_owned())
+        };
+        let got = supervise(&ours, joiner, &plan, &mut procs, &hooks, &|_, _| {
+            unreachable!("no seccomp fd")
+        });
+        assert_eq!(got.unwrap(), init);
+        assert_eq!(
+            theirs.recv::<ToChild>().unwrap(),
+            ToChild::HooksDone("state".into())
+        );
+        assert_eq!(
+            procs.pids,
+            [joiner, init].map(|p| Pid::from_raw(p).unwrap())
+        );
+    }
+
+    /// A failure of init before its pid came still puts init in the guard.
+    #[test]
+    fn init_failing_before_its_pid_is_still_guarded() {
+        let plan = crate::plan::plan(&oci_spec::runtime::Spec::default()).unwrap();
+        let (ours, theirs) = Channel::pair().unwrap();
+        let ((_j, joiner), (_i, init)) = (sleeper(), sleeper());
+        let e = StageError::new(Step::Setsid, "", std::io::Error::from_raw_os_error(1));
+        theirs.send(&ToParent::Failed(e)).unwrap();
+        theirs.send(&ToParent::InitPid(init)).unwrap();
+        let mut procs = Procs::default();
+        procs.add(joiner);
+        let got = supervise(
+            &ours,
+            joiner,
+            &plan,
+            &mut procs,
+            &|_| unreachable!("no hooks"),
+            &|_, _| unreachable!("no seccomp fd"),
+        );
+        assert!(matches!(got, Err(ContainerError::Init(_))), "{got:?}");
+        assert_eq!(
+            procs.pids,
+            [joiner, init].map(|p| Pid::from_raw(p).unwrap())
+        );
+    }
 }
