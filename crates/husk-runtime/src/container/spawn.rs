@@ -108,15 +108,14 @@ fn supervise(
             Some(h) => h,
             None => match chan.recv::<ToParent>() {
                 Ok(msg) => (msg, None),
-                Err(ChannelError::Closed) => return Err(ended(joiner, init, procs)),
-                Err(e) => return Err(ContainerError::Channel(e)),
+                Err(e) => return Err(broke(e, joiner, init, procs)),
             },
         };
         match (msg, init) {
             (ToParent::NeedMaps, _) => {
                 write_maps(joiner, plan)?;
                 chan.send(&ToChild::MapsWritten)
-                    .map_err(ContainerError::Channel)?;
+                    .map_err(|e| broke(e, joiner, init, procs))?;
             }
             (ToParent::InitPid(pid), _) => {
                 if pid != joiner {
@@ -139,7 +138,7 @@ fn supervise(
             (ToParent::RunHooks, Some(pid)) => {
                 let state = hooks(pid)?;
                 chan.send(&ToChild::HooksDone(state))
-                    .map_err(ContainerError::Channel)?;
+                    .map_err(|e| broke(e, joiner, init, procs))?;
             }
             (ToParent::SeccompFd, Some(pid)) => {
                 let fd = fd
@@ -168,6 +167,21 @@ fn guard_init(chan: &Channel, joiner: i32, procs: &mut Procs) {
             Ok(_) => {}
             Err(_) => return,
         }
+    }
+}
+
+/// The channel broke: when every holder of its other end is gone (end of
+/// file, or `EPIPE` on a send), says how they ended.
+fn broke(e: ChannelError, joiner: i32, init: Option<i32>, procs: &mut Procs) -> ContainerError {
+    let gone = match &e {
+        ChannelError::Closed => true,
+        ChannelError::Io(io) => matches!(io.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)),
+        ChannelError::Decode(_) => false,
+    };
+    if gone {
+        ended(joiner, init, procs)
+    } else {
+        ContainerError::Channel(e)
     }
 }
 
