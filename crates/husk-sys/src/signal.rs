@@ -143,6 +143,21 @@ const NAMES: [(&str, i32); 34] = [
     ("SYS", libc::SIGSYS),
 ];
 
+/// The name of signal `sig` with its `SIG` prefix (`SIGKILL`), or `None`
+/// for a real-time or unknown number.
+///
+/// ```
+/// assert_eq!(husk_sys::signal::name(libc::SIGKILL).as_deref(), Some("SIGKILL"));
+/// assert_eq!(husk_sys::signal::name(libc::SIGABRT).as_deref(), Some("SIGABRT"));
+/// assert_eq!(husk_sys::signal::name(0), None);
+/// ```
+pub fn name(sig: i32) -> Option<String> {
+    NAMES
+        .iter()
+        .find(|(_, s)| *s == sig)
+        .map(|(n, _)| format!("SIG{n}"))
+}
+
 /// A signal by name only, exactly as util-linux 2.38's `signame_to_signum`
 /// (which `unshare --kill-child` uses): `TERM`, `SIGTERM`, case-insensitive;
 /// real-time as `RT<n>`, `RTMIN+<n>` or `RTMAX-<n>`. Numbers are not names:

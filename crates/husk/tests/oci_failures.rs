@@ -225,6 +225,15 @@ fn runtime_stages_fail_cleanly() {
             |c, _| c["hooks"] = json!({"prestart": [{"path": "/bin/false"}]}),
             "prestart hook /bin/false",
         ),
+        // init killed before it is ready: the error says how each process ended.
+        case(
+            "killed-init",
+            |c, _| {
+                let kill = r#"kill -KILL $(sed 's/.*"pid":\([0-9]*\).*/\1/')"#;
+                c["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", kill]}]})
+            },
+            "container init exited before it was ready (joiner: exit 0; init: killed by SIGKILL)",
+        ),
     ]);
 }
 

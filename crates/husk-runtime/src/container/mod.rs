@@ -77,6 +77,10 @@ pub enum ContainerError {
     /// The container process exited before it was ready (or before `start`).
     #[error("container init exited before it was ready")]
     InitDied,
+    /// The channel closed before `Ready`: how the joiner and init ended
+    /// (`joiner: exit 1; init: killed by SIGKILL`).
+    #[error("container init exited before it was ready ({0})")]
+    InitEnded(String),
     /// init exited while `start` waited for it (a `startContainer` hook
     /// failed, or it was killed).
     #[error("container init exited before the user process started (a startContainer hook failed, or it was killed)")]

@@ -2,6 +2,7 @@
 //! cgroup, write the user namespace's maps, learn init's pid, wait for
 //! `Ready`. Every process made is killed and reaped on error by [`Procs`].
 
+use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
@@ -87,6 +88,10 @@ pub(super) fn spawn(
 }
 
 /// Answers the container processes until init reports `Ready`.
+///
+/// init runs as soon as the joiner forks it, so under load its first
+/// messages (even `Ready`) can come before the joiner's `InitPid`: they
+/// are held until the pid is known.
 fn supervise(
     chan: &Channel,
     joiner: i32,
@@ -96,39 +101,129 @@ fn supervise(
     seccomp_fd: &dyn Fn(i32, OwnedFd) -> Result<(), ContainerError>,
 ) -> Result<i32, ContainerError> {
     let mut init = None;
+    let mut held: VecDeque<(ToParent, Option<OwnedFd>)> = VecDeque::new();
     loop {
-        let msg = chan.recv::<ToParent>().map_err(|e| match e {
-            ChannelError::Closed => ContainerError::InitDied,
-            other => ContainerError::Channel(other),
-        })?;
-        match msg {
-            ToParent::NeedMaps => {
+        let next = init.and_then(|_| held.pop_front());
+        let (msg, fd) = match next {
+            Some(h) => h,
+            None => match chan.recv::<ToParent>() {
+                Ok(msg) => (msg, None),
+                Err(e) => return Err(broke(e, joiner, init, procs)),
+            },
+        };
+        match (msg, init) {
+            (ToParent::NeedMaps, _) => {
                 write_maps(joiner, plan)?;
                 chan.send(&ToChild::MapsWritten)
-                    .map_err(ContainerError::Channel)?;
+                    .map_err(|e| broke(e, joiner, init, procs))?;
             }
-            ToParent::InitPid(pid) => {
+            (ToParent::InitPid(pid), _) => {
                 if pid != joiner {
                     procs.add(pid);
                 }
                 init = Some(pid);
             }
-            ToParent::RunHooks => {
-                let state = hooks(init.ok_or(ContainerError::InitDied)?)?;
-                chan.send(&ToChild::HooksDone(state))
-                    .map_err(ContainerError::Channel)?;
+            (ToParent::Failed(e), pid) => {
+                if pid.is_none() {
+                    guard_init(chan, joiner, procs);
+                }
+                return Err(ContainerError::Init(e));
             }
-            ToParent::SeccompFd => {
-                let fd = chan
-                    .take_fd()
+            (msg, None) => {
+                let fd = matches!(msg, ToParent::SeccompFd)
+                    .then(|| chan.take_fd())
+                    .flatten();
+                held.push_back((msg, fd));
+            }
+            (ToParent::RunHooks, Some(pid)) => {
+                let state = hooks(pid)?;
+                chan.send(&ToChild::HooksDone(state))
+                    .map_err(|e| broke(e, joiner, init, procs))?;
+            }
+            (ToParent::SeccompFd, Some(pid)) => {
+                let fd = fd
+                    .or_else(|| chan.take_fd())
                     .ok_or(ContainerError::Channel(ChannelError::Decode(
                         "SeccompFd without an fd".into(),
                     )))?;
-                seccomp_fd(init.ok_or(ContainerError::InitDied)?, fd)?;
+                seccomp_fd(pid, fd)?;
             }
-            ToParent::Ready => return init.ok_or(ContainerError::InitDied),
-            ToParent::Failed(e) => return Err(ContainerError::Init(e)),
+            (ToParent::Ready, Some(pid)) => return Ok(pid),
         }
+    }
+}
+
+/// init failed before the joiner sent its pid: waits for the pid (the
+/// joiner sends it next, or is gone) so the guard reaps init too.
+fn guard_init(chan: &Channel, joiner: i32, procs: &mut Procs) {
+    loop {
+        match chan.recv::<ToParent>() {
+            Ok(ToParent::InitPid(pid)) => {
+                if pid != joiner {
+                    procs.add(pid);
+                }
+                return;
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// The channel broke: when every holder of its other end is gone (end of
+/// file, or `EPIPE` on a send), says how they ended.
+fn broke(e: ChannelError, joiner: i32, init: Option<i32>, procs: &mut Procs) -> ContainerError {
+    let gone = match &e {
+        ChannelError::Closed => true,
+        ChannelError::Io(io) => matches!(io.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)),
+        ChannelError::Decode(_) => false,
+    };
+    if gone {
+        ended(joiner, init, procs)
+    } else {
+        ContainerError::Channel(e)
+    }
+}
+
+/// The channel closed without `Ready` or `Failed`: every holder of its
+/// other end is gone. Reaps the joiner and init (the runtime is their
+/// parent or subreaper) and says how each ended; the reaped are no longer
+/// guarded (their pids may be reused).
+fn ended(joiner: i32, init: Option<i32>, procs: &mut Procs) -> ContainerError {
+    let mut how = format!("joiner: {}", reap_status(joiner, procs));
+    match init {
+        Some(pid) if pid != joiner => how += &format!("; init: {}", reap_status(pid, procs)),
+        Some(_) => {}
+        None => how += "; init: never reported its pid",
+    }
+    ContainerError::InitEnded(how)
+}
+
+/// How `pid`, one of the container's processes, ended: waits a bounded
+/// while (its end of the channel closes as it exits, a moment before it
+/// can be reaped).
+fn reap_status(pid: i32, procs: &mut Procs) -> String {
+    let Some(p) = Pid::from_raw(pid) else {
+        return format!("bad pid {pid}");
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match rustix::process::waitpid(Some(p), WaitOptions::NOHANG) {
+            Ok(Some((_, st))) => {
+                procs.forget(p);
+                if let Some(sig) = st.terminating_signal() {
+                    let name = husk_sys::signal::name(sig).unwrap_or_else(|| sig.to_string());
+                    return format!("killed by {name}");
+                }
+                return format!("exit {}", st.exit_status().unwrap_or(-1));
+            }
+            Ok(None) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return format!("cannot wait: {e}"),
+        }
+        if std::time::Instant::now() > deadline {
+            return "still running".into();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 
@@ -173,4 +268,89 @@ pub(super) fn make_fifo(path: &Path) -> Result<OwnedFd, ContainerError> {
     .map_err(fail)?;
     rustix::fs::chmod(path, Mode::from_raw_mode(0o622)).map_err(fail)?;
     rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Child, Command};
+
+    use super::*;
+    use crate::msg::{StageError, Step};
+
+    /// A real process to stand for the joiner or init (the guard under
+    /// test kills and reaps what it holds); killed on Drop if still unreaped
+    /// (a test failed), never once reaped: its pid may be reused.
+    struct Sleeper(Child);
+
+    impl Drop for Sleeper {
+        fn drop(&mut self) {
+            if let Ok(None) = self.0.try_wait() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+
+    fn sleeper() -> (Sleeper, i32) {
+        let child = Command::new("sleep").arg("100").spawn().unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
+        (Sleeper(child), pid)
+    }
+
+    /// init runs as soon as the joiner forks it: under load its `RunHooks`
+    /// and `Ready` can reach the runtime before the joiner's `InitPid`
+    /// (this once failed `create` with "init exited before it was ready").
+    #[test]
+    fn init_messages_before_its_pid_wait_for_it() {
+        let plan = crate::plan::plan(&oci_spec::runtime::Spec::default()).unwrap();
+        let (ours, theirs) = Channel::pair().unwrap();
+        let ((_j, joiner), (_i, init)) = (sleeper(), sleeper());
+        theirs.send(&ToParent::RunHooks).unwrap();
+        theirs.send(&ToParent::Ready).unwrap();
+        theirs.send(&ToParent::InitPid(init)).unwrap();
+        let mut procs = Procs::default();
+        procs.add(joiner);
+        let hooks = |pid| {
+            assert_eq!(pid, init, "hooks get init's pid");
+            Ok("state".to_owned())
+        };
+        let got = supervise(&ours, joiner, &plan, &mut procs, &hooks, &|_, _| {
+            unreachable!("no seccomp fd")
+        });
+        assert_eq!(got.unwrap(), init);
+        assert_eq!(
+            theirs.recv::<ToChild>().unwrap(),
+            ToChild::HooksDone("state".into())
+        );
+        assert_eq!(
+            procs.pids,
+            [joiner, init].map(|p| Pid::from_raw(p).unwrap())
+        );
+    }
+
+    /// A failure of init before its pid came still puts init in the guard.
+    #[test]
+    fn init_failing_before_its_pid_is_still_guarded() {
+        let plan = crate::plan::plan(&oci_spec::runtime::Spec::default()).unwrap();
+        let (ours, theirs) = Channel::pair().unwrap();
+        let ((_j, joiner), (_i, init)) = (sleeper(), sleeper());
+        let e = StageError::new(Step::Setsid, "", std::io::Error::from_raw_os_error(1));
+        theirs.send(&ToParent::Failed(e)).unwrap();
+        theirs.send(&ToParent::InitPid(init)).unwrap();
+        let mut procs = Procs::default();
+        procs.add(joiner);
+        let got = supervise(
+            &ours,
+            joiner,
+            &plan,
+            &mut procs,
+            &|_| unreachable!("no hooks"),
+            &|_, _| unreachable!("no seccomp fd"),
+        );
+        assert!(matches!(got, Err(ContainerError::Init(_))), "{got:?}");
+        assert_eq!(
+            procs.pids,
+            [joiner, init].map(|p| Pid::from_raw(p).unwrap())
+        );
+    }
 }
