@@ -7,7 +7,6 @@
 use std::os::fd::{AsFd, OwnedFd};
 
 use oci_spec::runtime::Box;
-use rustix::fs::{Mode, OFlags};
 use rustix::pty::OpenptFlags;
 
 use crate::msg::{StageError, Step};
@@ -22,10 +21,11 @@ pub(super) fn setup(socket: &OwnedFd, size: Option<&Box>) -> Result<(), StageErr
     rustix::pty::grantpt(&master).map_err(err("grantpt"))?;
     rustix::pty::unlockpt(&master).map_err(err("unlockpt"))?;
     let name = rustix::pty::ptsname(&master, Vec::new()).map_err(err("ptsname"))?;
-    let slave = rustix::fs::open(
-        name.as_c_str(),
-        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
+    // The slave through the master (`TIOCGPTPEER`), not by its path: in a
+    // running container (`exec`) the path is the container's to redirect.
+    let slave = rustix::pty::ioctl_tiocgptpeer(
+        &master,
+        OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
     )
     .map_err(err("pty slave"))?;
     if let Some(size) = size {
