@@ -29,12 +29,9 @@ fn limited(script: &str) -> Bundle {
     b
 }
 
-#[test]
-fn events_reports_an_oom_kill() {
-    setup!();
-    // init waits for the test's word on a FIFO, so `events` is watching
-    // before it allocates.
-    let b = limited(&format!("read x < /husk-go; {ALLOCATE}"));
+/// The FIFO `/husk-go` in the rootfs: init reads a line from it before it
+/// allocates, so the test decides when the OOM kill happens.
+fn go_fifo(b: &Bundle) -> std::path::PathBuf {
     let fifo = b.path().join("rootfs/husk-go");
     rustix::fs::mknodat(
         rustix::fs::CWD,
@@ -44,6 +41,16 @@ fn events_reports_an_oom_kill() {
         0,
     )
     .unwrap();
+    fifo
+}
+
+#[test]
+fn events_reports_an_oom_kill() {
+    setup!();
+    // init waits for the test's word on a FIFO, so `events` is watching
+    // before it allocates.
+    let b = limited(&format!("read x < /husk-go; {ALLOCATE}"));
+    let fifo = go_fifo(&b);
     let c = b.container("oom-events");
     let out = c.create();
     assert!(out.status.success(), "create: {}", common::stderr(&out));
@@ -182,15 +189,7 @@ fn runc_reports_the_same() {
 
     // The event runc's `events` prints for an OOM kill.
     let mut b = limited(&format!("read x < /husk-go; {ALLOCATE}"));
-    let fifo = b.path().join("rootfs/husk-go");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    let fifo = go_fifo(&b);
     let runc = Runc::new(&b);
     b.config["linux"]["cgroupsPath"] = json!(format!("/husk/{}", runc.id));
     b.save();
