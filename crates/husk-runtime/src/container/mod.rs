@@ -239,27 +239,6 @@ fn create_with(
     Ok((saved, ours))
 }
 
-/// The connected `--console-socket` for `process.terminal` (runc's rules:
-/// one needs the other); `create` and `exec` share it.
-fn connect_console(
-    socket: Option<&Path>,
-    process: Option<&oci_spec::runtime::Process>,
-) -> Result<Option<std::os::fd::OwnedFd>, ContainerError> {
-    let terminal = process.and_then(|p| p.terminal()).unwrap_or(false);
-    match (socket, terminal) {
-        (None, false) => Ok(None),
-        (Some(_), false) => Err(ContainerError::Terminal(
-            "--console-socket needs process.terminal: true",
-        )),
-        (None, true) => Err(ContainerError::Terminal(
-            "cannot allocate tty if husk will detach without setting console socket",
-        )),
-        (Some(path), true) => std::os::unix::net::UnixStream::connect(path)
-            .map(|s| Some(s.into()))
-            .map_err(|e| ContainerError::ConsoleSocket(path.to_owned(), e)),
-    }
-}
-
 /// `prestart` then `createRuntime`, in the runtime (host namespaces), with
 /// the status `creating`; returns the state JSON for init's hooks.
 fn runtime_hooks(saved: &Saved) -> Result<String, ContainerError> {

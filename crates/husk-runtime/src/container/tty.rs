@@ -30,16 +30,22 @@ pub(super) fn console(
     attached: bool,
 ) -> Result<Console, ContainerError> {
     let terminal = process.and_then(|p| p.terminal()).unwrap_or(false);
-    if terminal && socket.is_none() {
-        if !attached {
-            return Err(ContainerError::Terminal(
-                "cannot allocate tty if husk will detach without setting console socket",
-            ));
+    match (socket, terminal) {
+        (None, false) => Ok((None, None)),
+        (Some(_), false) => Err(ContainerError::Terminal(
+            "--console-socket needs process.terminal: true",
+        )),
+        (None, true) if !attached => Err(ContainerError::Terminal(
+            "cannot allocate tty if husk will detach without setting console socket",
+        )),
+        (None, true) => {
+            let (ours, theirs) = UnixStream::pair().map_err(ContainerError::Fork)?;
+            Ok((Some(theirs.into()), Some(ours)))
         }
-        let (ours, theirs) = UnixStream::pair().map_err(ContainerError::Fork)?;
-        return Ok((Some(theirs.into()), Some(ours)));
+        (Some(path), true) => UnixStream::connect(path)
+            .map(|s| (Some(s.into()), None))
+            .map_err(|e| ContainerError::ConsoleSocket(path.to_owned(), e)),
     }
-    Ok((super::connect_console(socket, process)?, None))
 }
 
 /// The caller's terminal: the first of stdin, stdout and stderr that is
