@@ -14,7 +14,7 @@ use std::convert::Infallible;
 use husk_ns::enter::{Request, Source};
 use oci_spec::runtime::Spec;
 
-use super::{console, exec, expect, fail, mark_fds_cloexec, seccomp, security};
+use super::{expect, fail, mark_fds_cloexec, security};
 use crate::msg::{Channel, StageError, Step, ToChild};
 
 /// What an exec'd process needs: the container's config with `process`
@@ -82,26 +82,7 @@ fn exec_process_stage(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, S
     rustix::process::setsid().map_err(fail(Step::Setsid))?;
     mark_fds_cloexec(0)?;
     let process = ctx.spec.process().as_ref().expect("exec builds a process");
-    if let Some(socket) = &ctx.console {
-        console::setup(socket, process.console_size().as_ref())?;
-    }
-    let program = exec::Program::find(process)?;
-    // As init: without no_new_privs (the filter then needs privileges) or
-    // with a notify listener (its fd goes to the runtime), loaded now.
-    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp(process), Some(chan))?;
-    security::switch_user(process)?;
-    exec::change_dir(process)?;
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(
-        process.user().umask().unwrap_or(0o022),
-    ));
-    if nnp(process) {
-        rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
-    }
-    super::unblock_all_signals()?;
-    if !seccomp_loaded {
-        seccomp::load(&ctx.spec)?;
-    }
-    Err(program.exec())
+    super::become_process(&ctx.spec, process, ctx.console.as_ref(), chan)?.exec(&ctx.spec)
 }
 
 /// The namespaces of init that are not the runtime's own. Joining one's
@@ -127,10 +108,6 @@ fn not_ours(pid: u32) -> Vec<husk_ns::NsKind> {
             }
         })
         .collect()
-}
-
-fn nnp(process: &oci_spec::runtime::Process) -> bool {
-    process.no_new_privileges().unwrap_or(false)
 }
 
 fn fail_io(step: Step) -> impl Fn(std::io::Error) -> StageError {

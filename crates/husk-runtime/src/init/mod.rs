@@ -167,27 +167,62 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
         .process()
         .as_ref()
         .expect("bundle::check requires process");
-    if let Some(socket) = &ctx.console {
+    let ready = become_process(&ctx.spec, process, ctx.console.as_ref(), chan)?;
+    chan.send(&ToParent::Ready).map_err(channel_err)?;
+    exec::wait_for_start(&ctx.fifo, || start_hooks(ctx, state.as_deref()))?;
+    ready.exec(&ctx.spec)
+}
+
+/// A container process (init, or an `exec`'d one) once it is the
+/// configured user in its working directory: what is left before `execve`.
+struct Ready {
+    program: exec::Program,
+    nnp: bool,
+    seccomp_loaded: bool,
+}
+
+/// The steps init and an `exec`'d process share, in their namespaces and
+/// root: the console's pty as stdio, `args[0]` found, seccomp now when it
+/// must be (without `noNewPrivileges` it needs the privileges the user
+/// switch drops; a notify listener's fd goes to the runtime on `chan`),
+/// the user and capabilities, `chdir(cwd)` checked, the umask.
+fn become_process(
+    spec: &Spec,
+    process: &oci_spec::runtime::Process,
+    console: Option<&OwnedFd>,
+    chan: &Channel,
+) -> Result<Ready, StageError> {
+    if let Some(socket) = console {
         console::setup(socket, process.console_size().as_ref())?;
     }
     let program = exec::Program::find(process)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
-    let seccomp_loaded = seccomp::load_early(&ctx.spec, nnp, Some(chan))?;
+    let seccomp_loaded = seccomp::load_early(spec, nnp, Some(chan))?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
         process.user().umask().unwrap_or(0o022),
     ));
-    chan.send(&ToParent::Ready).map_err(channel_err)?;
-    exec::wait_for_start(&ctx.fifo, || start_hooks(ctx, state.as_deref()))?;
-    if nnp {
-        rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
+    Ok(Ready {
+        program,
+        nnp,
+        seccomp_loaded,
+    })
+}
+
+impl Ready {
+    /// The last steps: `noNewPrivileges`, every signal back to its
+    /// default, the seccomp filter unless loaded already, `execve`.
+    fn exec(self, spec: &Spec) -> Result<Infallible, StageError> {
+        if self.nnp {
+            rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
+        }
+        unblock_all_signals()?;
+        if !self.seccomp_loaded {
+            seccomp::load(spec)?;
+        }
+        Err(self.program.exec())
     }
-    unblock_all_signals()?;
-    if !seccomp_loaded {
-        seccomp::load(&ctx.spec)?;
-    }
-    Err(program.exec())
 }
 
 /// Before `pivot_root`: asks the runtime to run the `prestart` and
