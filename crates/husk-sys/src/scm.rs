@@ -101,8 +101,9 @@ pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, 
     let got = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
     let got = usize::try_from(cvt(got)?).unwrap_or(0);
     // SAFETY: the kernel filled msg_control/msg_controllen; CMSG_FIRSTHDR
-    // returns null when no header fits, checked before reading.
-    let fd = unsafe {
+    // returns null when no header fits, checked before reading; the header's
+    // cmsg_len says how many fds follow it, all inside `control`.
+    let fds: Vec<OwnedFd> = unsafe {
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
         if cmsg.is_null()
             || (*cmsg).cmsg_level != libc::SOL_SOCKET
@@ -110,9 +111,75 @@ pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, 
         {
             return Ok((got, None));
         }
-        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>())
+        let header = libc::CMSG_LEN(0) as usize;
+        let count = ((*cmsg).cmsg_len as usize).saturating_sub(header) / size_of::<RawFd>();
+        let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+        // SCM_RIGHTS installed each as a new fd in this process that
+        // nothing else owns.
+        (0..count)
+            .map(|i| OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))))
+            .collect()
     };
-    // SAFETY: SCM_RIGHTS installed a new fd in this process that nothing
-    // else owns.
-    Ok((got, Some(unsafe { OwnedFd::from_raw_fd(fd) })))
+    // One fd is expected; any more a peer sent are closed here, not leaked.
+    Ok((got, fds.into_iter().next()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    /// Sends `fds` in one SCM_RIGHTS message with the byte `b'x'`.
+    fn send_many(sock: &UnixStream, fds: &[RawFd]) {
+        let mut byte = [b'x'];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let mut control = Control { buf: [0; 64] };
+        let len = u32::try_from(std::mem::size_of_val(fds)).unwrap();
+        // SAFETY: zeroed msghdr is valid; the control buffer holds one
+        // header and `fds` (checked by the CMSG_SPACE assertion); every
+        // pointer stays valid for the sendmsg call.
+        unsafe {
+            assert!(libc::CMSG_SPACE(len) as usize <= control.buf.len());
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = (&raw mut control).cast();
+            msg.msg_controllen = libc::CMSG_SPACE(len) as usize;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(len) as usize;
+            std::ptr::copy_nonoverlapping(
+                fds.as_ptr(),
+                libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+                fds.len(),
+            );
+            assert_eq!(libc::sendmsg(sock.as_raw_fd(), &msg, 0), 1);
+        }
+    }
+
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    #[test]
+    fn extra_fds_in_one_message_are_closed() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let f1 = std::fs::File::open("/dev/null").unwrap();
+        let f2 = std::fs::File::open("/dev/zero").unwrap();
+        let before = open_fds();
+        send_many(&a, &[f1.as_raw_fd(), f2.as_raw_fd()]);
+        let mut buf = [0u8; 4];
+        let (got, fd) = recv_with_fd(b.as_fd(), &mut buf).unwrap();
+        assert_eq!((got, buf[0]), (1, b'x'));
+        let fd = fd.expect("the first fd");
+        let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
+        assert_eq!(target, std::path::Path::new("/dev/null"));
+        // Only the kept fd is new: the second one was closed.
+        assert_eq!(open_fds(), before + 1);
+    }
 }
