@@ -459,11 +459,13 @@ struct Delegated {
 impl Delegated {
     fn new(user: TestUser) -> Delegated {
         let name = unique("deleg");
-        let mut dirs = Vec::new();
-        for hier in cgroup_mounts() {
-            let dir = hier.join("husk").join(&name);
-            make_cgroup_chain(&hier, &dir);
-            dirs.push(dir.clone());
+        // Made as husk makes cgroups (every level, v1 cpuset filled from its
+        // parent, a level pruned meanwhile by another test made again).
+        let hier = husk_cgroup::Hierarchies::detect().expect("cgroup hierarchies");
+        let path = husk_cgroup::CgroupPath::parse(&format!("/husk/{name}")).unwrap();
+        let cg = husk_cgroup::Cgroup::create(&hier, &path).expect("delegated cgroup");
+        let dirs: Vec<PathBuf> = cg.dirs().map(Path::to_owned).collect();
+        for dir in &dirs {
             for file in ["", "cgroup.procs", "tasks", "cgroup.subtree_control"] {
                 let path = dir.join(file);
                 if path.exists() {
@@ -477,41 +479,6 @@ impl Delegated {
     /// `procs` files to write a pid to, one per hierarchy.
     fn procs(&self) -> Vec<PathBuf> {
         self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
-    }
-}
-
-/// Makes `dir` (below the hierarchy `mount`) level by level, giving each
-/// new v1 cpuset level its parent's cpus and mems: a fresh cpuset cgroup has
-/// none, and attaching a process to it fails (`ENOSPC`). `/husk` may be
-/// missing, or just made by another test that has not filled it in yet
-/// (husk prunes it when its last cgroup goes), so every level is checked,
-/// and a level pruned by another test between two steps is made again.
-fn make_cgroup_chain(mount: &Path, dir: &Path) {
-    let rel = dir.strip_prefix(mount).unwrap();
-    for attempt in 0.. {
-        let mut cur = mount.to_owned();
-        let made = rel.components().try_for_each(|c| {
-            let parent = cur.clone();
-            cur.push(c);
-            match std::fs::create_dir(&cur) {
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
-                _ => {}
-            }
-            for file in ["cpuset.cpus", "cpuset.mems"] {
-                let Ok(value) = std::fs::read_to_string(cur.join(file)) else {
-                    continue;
-                };
-                if value.trim().is_empty() {
-                    std::fs::write(cur.join(file), std::fs::read(parent.join(file))?)?;
-                }
-            }
-            Ok(())
-        });
-        match made {
-            Ok(()) => return,
-            Err(e) if attempt < 50 && e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => panic!("cannot make cgroup {}: {e}", cur.display()),
-        }
     }
 }
 
