@@ -138,7 +138,10 @@ fn overlapping_maps_fail_clearly_before_anything_happens() {
     );
     let out = output(&mut unshare(["--map-users=4294967290:0:10", "true"]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("runs past the largest id"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "husk unshare: mapping 4294967290:0:10 runs past the largest id"
+    );
 }
 
 #[test]
