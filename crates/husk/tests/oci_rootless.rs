@@ -458,12 +458,16 @@ struct Delegated {
 
 impl Delegated {
     fn new(user: TestUser) -> Delegated {
-        let name = unique("deleg");
-        let mut dirs = Vec::new();
+        // The guard first, each dir in it before it is made: a failure
+        // half-way through the hierarchies leaves none behind.
+        let mut deleg = Delegated {
+            name: unique("deleg"),
+            dirs: Vec::new(),
+        };
         for hier in cgroup_mounts() {
-            let dir = hier.join("husk").join(&name);
+            let dir = hier.join("husk").join(&deleg.name);
+            deleg.dirs.push(dir.clone());
             make_cgroup_chain(&hier, &dir);
-            dirs.push(dir.clone());
             for file in ["", "cgroup.procs", "tasks", "cgroup.subtree_control"] {
                 let path = dir.join(file);
                 if path.exists() {
@@ -471,7 +475,7 @@ impl Delegated {
                 }
             }
         }
-        Delegated { name, dirs }
+        deleg
     }
 
     /// `procs` files to write a pid to, one per hierarchy.
