@@ -153,10 +153,13 @@ fn rootless_namespaces_inside_a_user_namespace() {
             "--mount-proc",
             "sh",
             "-c",
-            "hostname husk-rootless; hostname; echo $$",
+            "hostname husk-rootless; hostname; echo $$; cat /proc/net/dev",
         ],
     ));
-    assert_eq!(out.lines().collect::<Vec<_>>(), ["husk-rootless", "1"]);
+    let (head, dev) = out.split_at(out.match_indices('\n').nth(1).unwrap().0 + 1);
+    assert_eq!(head.lines().collect::<Vec<_>>(), ["husk-rootless", "1"]);
+    // -n too: a network namespace of its own, with only lo.
+    assert_eq!(common::net_dev_links(dev), ["lo"], "{dev}");
 }
 
 #[test]
