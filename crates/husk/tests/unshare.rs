@@ -83,12 +83,19 @@ fn new_net_namespace_has_only_lo() {
 #[test]
 fn mount_inside_is_invisible_outside() {
     require_root!();
-    let dir = tempdir();
-    let d = dir.path().to_str().unwrap();
+    // On a shared mount, so that a mount inside would propagate out unless
+    // -m made the new namespace's mounts private (a private host root
+    // would hide that).
+    let dir = PrivateDir::with(rustix::mount::MountPropagationFlags::SHARED);
+    let sub = dir.path("sub");
+    std::fs::create_dir(&sub).unwrap();
+    // Unmounts a leaked tmpfs before the directory goes (declared after it).
+    let _leak = MountGuard(sub.clone());
+    let d = sub.to_str().unwrap();
     let script = format!("mount -t tmpfs husk-tmpfs {d} && grep -c ' {d} ' /proc/self/mountinfo");
     let out = stdout_ok(&mut unshare(["-m", "sh", "-c", &script]));
     assert_eq!(out.trim(), "1");
-    assert!(!is_mounted(dir.path()), "mount leaked out of the namespace");
+    assert!(!is_mounted(&sub), "mount leaked out of the namespace");
 }
 
 #[test]
