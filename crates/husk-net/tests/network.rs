@@ -64,9 +64,20 @@ fn create_connect_remove_with_paths_as_parameters() {
             let again = nets.connect("lib", &Target::Pid(tid), &connect);
             assert!(again.is_err(), "connected twice");
             assert!(state.join("lib.json").exists());
+            // This thread's links (`/proc/self` would be the main thread's).
+            let links = || std::fs::read_to_string("/proc/thread-self/net/dev").unwrap();
+            assert!(links().contains("husk-lib:"), "{}", links());
             nets.remove("lib", true).expect("remove");
             assert!(!state.join("lib.json").exists());
             assert!(nets.list().unwrap().is_empty());
+            // The kernel side goes too: the bridge (with the veth host
+            // end) and the nftables table.
+            assert!(!links().contains("husk-"), "{}", links());
+            let nft = std::process::Command::new("nft")
+                .args(["list", "table", "inet", "husk"])
+                .output()
+                .expect("run nft");
+            assert!(!nft.status.success(), "table left: {nft:?}");
         })
         .join()
     });

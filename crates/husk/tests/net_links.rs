@@ -197,6 +197,7 @@ fn link_set_netns_name_mtu_master_nomaster() {
     assert_eq!(ip_link_names(&b), ["lo", "hkren", "hkp0", "hkp1"]);
     // del takes the veth pair away (both ends).
     b.run("link", &["del", "hkren"]);
+    assert!(!ip_link_names(&b).contains(&"hkren".to_owned()));
     assert!(!ip_link_names(&a).contains(&"hkx1".to_owned()));
 }
 

@@ -362,7 +362,14 @@ fn pid_file_no_pivot_time_offsets_and_no_leaked_fds() {
 #[test]
 fn kill_all_signals_every_process_of_the_cgroup() {
     setup!();
-    let b = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000; wait"]);
+    let mut b = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000; wait"]);
+    // No pid namespace: in one, SIGKILL to init alone takes every process
+    // with it, so the test could not tell `--all` from a plain kill.
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+    b.save();
     let c = b.container("killall");
     assert!(c.run(&["--detach"]).status.success());
     let pid = c.state()["pid"].as_i64().unwrap();
@@ -374,7 +381,13 @@ fn kill_all_signals_every_process_of_the_cgroup() {
     );
     c.reap(i32::try_from(pid).unwrap());
     assert_eq!(c.status(), "stopped");
-    assert!(oci_support::processes_in(&b.path().join("rootfs")).is_empty());
+    // Its two sleeps die too (the kernel takes a moment to finish them).
+    let rootfs = b.path().join("rootfs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !oci_support::processes_in(&rootfs).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(oci_support::processes_in(&rootfs), Vec::<u32>::new());
     assert!(c.cmd("delete", &[]).status.success());
     c.assert_gone();
 }

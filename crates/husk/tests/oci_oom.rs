@@ -44,6 +44,16 @@ fn go_fifo(b: &Bundle) -> std::path::PathBuf {
     fifo
 }
 
+/// Tells init to allocate: a line on its FIFO.
+fn go(fifo: &std::path::Path) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(fifo)
+        .unwrap()
+        .write_all(b"go\n")
+        .unwrap();
+}
+
 #[test]
 fn events_reports_an_oom_kill() {
     setup!();
@@ -78,12 +88,7 @@ fn events_reports_an_oom_kill() {
     let first: Value = serde_json::from_str(&next().expect("a stats event")).unwrap();
     assert_eq!(first["type"], "stats");
     assert_eq!(first["data"]["memory"]["usage"]["limit"], 32 << 20);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&fifo)
-        .unwrap()
-        .write_all(b"go\n")
-        .unwrap();
+    go(&fifo);
     // Then the OOM event, and the stream ends with the container.
     let mut rest = Vec::new();
     loop {
@@ -219,12 +224,7 @@ fn runc_reports_the_same() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&fifo)
-        .unwrap()
-        .write_all(b"go\n")
-        .unwrap();
+    go(&fifo);
     let stdout = events.0.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

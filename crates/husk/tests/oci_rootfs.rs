@@ -33,10 +33,7 @@ fn trapped_bundle(host: &Path, args: &[&str]) -> (Bundle, tempfile::TempDir) {
     let mut b = Bundle::new(args);
     let rootfs = b.path().join("rootfs");
     let h = host.display();
-    let src = tempfile::Builder::new()
-        .prefix("husk-src")
-        .tempdir()
-        .unwrap();
+    let src = common::tempdir();
     std::fs::create_dir(src.path().join("d")).unwrap();
     std::fs::write(src.path().join("d/marker"), "dir-bind\n").unwrap();
     std::fs::write(src.path().join("file"), "file-bind\n").unwrap();

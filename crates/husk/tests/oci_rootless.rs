@@ -458,14 +458,18 @@ struct Delegated {
 
 impl Delegated {
     fn new(user: TestUser) -> Delegated {
-        let name = unique("deleg");
         // Made as husk makes cgroups (every level, v1 cpuset filled from its
-        // parent, a level pruned meanwhile by another test made again).
+        // parent, a level pruned meanwhile by another test made again; a
+        // failure half-way removes what it made), then guarded at once.
+        let name = unique("deleg");
         let hier = husk_cgroup::Hierarchies::detect().expect("cgroup hierarchies");
         let path = husk_cgroup::CgroupPath::parse(&format!("/husk/{name}")).unwrap();
         let cg = husk_cgroup::Cgroup::create(&hier, &path).expect("delegated cgroup");
-        let dirs: Vec<PathBuf> = cg.dirs().map(Path::to_owned).collect();
-        for dir in &dirs {
+        let deleg = Delegated {
+            name,
+            dirs: cg.dirs().map(Path::to_owned).collect(),
+        };
+        for dir in &deleg.dirs {
             for file in ["", "cgroup.procs", "tasks", "cgroup.subtree_control"] {
                 let path = dir.join(file);
                 if path.exists() {
@@ -473,7 +477,7 @@ impl Delegated {
                 }
             }
         }
-        Delegated { name, dirs }
+        deleg
     }
 
     /// `procs` files to write a pid to, one per hierarchy.

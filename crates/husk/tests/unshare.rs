@@ -83,12 +83,19 @@ fn new_net_namespace_has_only_lo() {
 #[test]
 fn mount_inside_is_invisible_outside() {
     require_root!();
-    let dir = tempdir();
-    let d = dir.path().to_str().unwrap();
+    // On a shared mount, so that a mount inside would propagate out unless
+    // -m made the new namespace's mounts private (a private host root
+    // would hide that).
+    let dir = PrivateDir::with(rustix::mount::MountPropagationFlags::SHARED);
+    let sub = dir.path("sub");
+    std::fs::create_dir(&sub).unwrap();
+    // Unmounts a leaked tmpfs before the directory goes (declared after it).
+    let _leak = MountGuard(sub.clone());
+    let d = sub.to_str().unwrap();
     let script = format!("mount -t tmpfs husk-tmpfs {d} && grep -c ' {d} ' /proc/self/mountinfo");
     let out = stdout_ok(&mut unshare(["-m", "sh", "-c", &script]));
     assert_eq!(out.trim(), "1");
-    assert!(!is_mounted(dir.path()), "mount leaked out of the namespace");
+    assert!(!is_mounted(&sub), "mount leaked out of the namespace");
 }
 
 #[test]
@@ -138,7 +145,10 @@ fn overlapping_maps_fail_clearly_before_anything_happens() {
     );
     let out = output(&mut unshare(["--map-users=4294967290:0:10", "true"]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("runs past the largest id"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "husk unshare: mapping 4294967290:0:10 runs past the largest id"
+    );
 }
 
 #[test]
@@ -266,10 +276,24 @@ fn uncreatable_persist_file_is_one_clear_error() {
     );
 }
 
+/// The sleeping child of a `husk unshare -f`, SIGKILLed on Drop through a
+/// pidfd (so never a later process that got its pid): nothing is left when
+/// a test finds it alive where it should have died.
+struct Orphan {
+    pid: u32,
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Drop for Orphan {
+    fn drop(&mut self) {
+        let _ = rustix::process::pidfd_send_signal(&self.fd, rustix::process::Signal::KILL);
+    }
+}
+
 /// Starts `husk unshare -f [--kill-child] EXTRA sh -c 'echo; sleep 100'`
-/// and returns the guard and the host pid of the sleeping child (read from
+/// and returns the guard and the sleeping child by its host pid (read from
 /// the parent's `children` list, so it also works in a new pid namespace).
-fn start_child(kill_child: bool, extra: &[&str]) -> (ChildGuard, u32) {
+fn start_child(kill_child: bool, extra: &[&str]) -> (ChildGuard, Orphan) {
     let mut cmd = unshare(["-f"]);
     if kill_child {
         cmd.arg("--kill-child");
@@ -286,13 +310,18 @@ fn start_child(kill_child: bool, extra: &[&str]) -> (ChildGuard, u32) {
     let parent = guard.pid();
     let children =
         std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).unwrap();
-    let child = children
+    let pid: u32 = children
         .split_whitespace()
         .next()
         .expect("a child")
         .parse()
         .unwrap();
-    (guard, child)
+    let fd = rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap(),
+        rustix::process::PidfdFlags::empty(),
+    )
+    .expect("pidfd of the child");
+    (guard, Orphan { pid, fd })
 }
 
 fn alive(pid: u32) -> bool {
@@ -316,7 +345,11 @@ fn kill_child_kills_the_child_when_the_parent_dies() {
     let (mut parent, child) = start_child(true, &[]);
     parent.0.kill().unwrap();
     parent.0.wait().unwrap();
-    assert!(wait_dead(child), "child {child} survived its parent");
+    assert!(
+        wait_dead(child.pid),
+        "child {} survived its parent",
+        child.pid
+    );
 }
 
 #[test]
@@ -328,7 +361,11 @@ fn kill_child_works_for_pid_1_of_a_new_pid_namespace() {
     let (mut parent, child) = start_child(true, &["-p"]);
     parent.0.kill().unwrap();
     parent.0.wait().unwrap();
-    assert!(wait_dead(child), "pid 1 {child} survived its parent");
+    assert!(
+        wait_dead(child.pid),
+        "pid 1 {} survived its parent",
+        child.pid
+    );
 }
 
 #[test]
@@ -337,18 +374,8 @@ fn without_kill_child_the_child_survives() {
     parent.0.kill().unwrap();
     parent.0.wait().unwrap();
     std::thread::sleep(Duration::from_millis(100));
-    let survived = alive(child);
-    // Only a live child: a dead one was reaped by another, its pid may be reused.
-    if survived {
-        let _ = husk_sys_kill(child);
-    }
-    assert!(survived);
-}
-
-fn husk_sys_kill(pid: u32) -> std::io::Result<()> {
-    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
-    rustix::process::kill_process(pid, rustix::process::Signal::KILL)?;
-    Ok(())
+    // The guard kills it, by pidfd.
+    assert!(alive(child.pid));
 }
 
 #[test]

@@ -153,10 +153,13 @@ fn rootless_namespaces_inside_a_user_namespace() {
             "--mount-proc",
             "sh",
             "-c",
-            "hostname husk-rootless; hostname; echo $$",
+            "hostname husk-rootless; hostname; echo $$; cat /proc/net/dev",
         ],
     ));
-    assert_eq!(out.lines().collect::<Vec<_>>(), ["husk-rootless", "1"]);
+    let (head, dev) = out.split_at(out.match_indices('\n').nth(1).unwrap().0 + 1);
+    assert_eq!(head.lines().collect::<Vec<_>>(), ["husk-rootless", "1"]);
+    // -n too: a network namespace of its own, with only lo.
+    assert_eq!(common::net_dev_links(dev), ["lo"], "{dev}");
 }
 
 #[test]
@@ -180,11 +183,14 @@ fn inside_a_user_namespace_made_by_util_linux() {
             "sh",
             "-c",
         ])
-        .arg("hostname husk-nested; hostname; echo $$; cat /proc/self/uid_map")
+        .arg("hostname husk-nested; hostname; echo $$; cat /proc/self/uid_map /proc/net/dev")
         .current_dir("/tmp");
     let out = ok_stdout(output(as_user(&mut cmd, user)));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[..2], ["husk-nested", "1"]);
     let map: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(map, ["0", "0", "1"]);
+    // -n too: a network namespace of its own, with only lo.
+    let dev = lines[3..].join("\n");
+    assert_eq!(common::net_dev_links(&dev), ["lo"], "{dev}");
 }

@@ -252,17 +252,26 @@ pub fn cgroup_mounts() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Pids whose root directory is `rootfs`.
+/// Pids whose root directory is `rootfs`. By the directory's device and
+/// inode: after `pivot_root` in its own mount namespace, a container
+/// process's `/proc/PID/root` reads as `/`, not as the rootfs path.
 pub fn processes_in(rootfs: &Path) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let id = |m: std::fs::Metadata| (m.dev(), m.ino());
+    let Ok(want) = std::fs::metadata(rootfs).map(id) else {
+        return Vec::new(); // no rootfs, nothing can be in it
+    };
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
         let root = std::fs::read_link(format!("/proc/{pid}/root"));
+        let root_id = std::fs::metadata(format!("/proc/{pid}/root")).map(id);
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')));
-        if root.is_ok_and(|r| r == rootfs) && !zombie {
+        let inside = root.is_ok_and(|r| r == rootfs) || root_id.is_ok_and(|r| r == want);
+        if inside && !zombie {
             out.push(pid);
         }
     }
