@@ -86,10 +86,12 @@ pub fn exec(store: &Store, opts: &ExecOptions) -> Result<Option<Ended>, Containe
         process.set_console_size(b.ok());
     }
     spec.set_process(Some(process));
+    let seccomp = crate::init::compile_seccomp(&spec).map_err(ContainerError::Exec)?;
     let ctx = ExecContext {
         spec,
         init_pid: saved.pid.unsigned_abs(),
         console,
+        seccomp,
     };
     let cgroup = open_cgroup(&saved)?;
     let mut waited: Vec<i32> = super::FORWARDED.to_vec();

@@ -184,7 +184,7 @@ fn create_with(
     let bundle = Bundle::load(&opts.bundle)?;
     let plan = plan::plan(&bundle.spec)?;
     let listener = crate::seccomp_listener::check(&bundle.spec)?.map(Path::to_path_buf);
-    crate::init::check_seccomp(&bundle.spec).map_err(ContainerError::Init)?;
+    let seccomp = crate::init::compile_seccomp(&bundle.spec).map_err(ContainerError::Init)?;
     let (console, ours) = tty::console(
         opts.console_socket.as_deref(),
         bundle.spec.process().as_ref(),
@@ -206,6 +206,7 @@ fn create_with(
         fifo,
         cgroup_dirs: cgroup.as_ref().map(|c| cgroup_view(c)).unwrap_or_default(),
         console,
+        seccomp,
     };
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(|e| ContainerError::Fork(e.into()))?;

@@ -27,6 +27,8 @@ pub(crate) struct ExecContext {
     pub init_pid: u32,
     /// `--console-socket`, connected (with `process.terminal`).
     pub console: Option<std::os::fd::OwnedFd>,
+    /// The container's `linux.seccomp`, compiled.
+    pub seccomp: super::SeccompFilter,
 }
 
 /// Runs the container's side of `exec` in the runtime's fresh child;
@@ -82,7 +84,7 @@ fn exec_process_stage(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, S
     rustix::process::setsid().map_err(fail(Step::Setsid))?;
     mark_fds_cloexec(0)?;
     let process = ctx.spec.process().as_ref().expect("exec builds a process");
-    super::become_process(&ctx.spec, process, ctx.console.as_ref(), chan)?.exec(&ctx.spec)
+    super::become_process(process, ctx.console.as_ref(), &ctx.seccomp, chan)?.exec(&ctx.seccomp)
 }
 
 /// The namespaces of init that are not the runtime's own. Joining one's

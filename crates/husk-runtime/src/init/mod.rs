@@ -22,7 +22,7 @@ mod rootfs;
 mod seccomp;
 mod security;
 
-pub(crate) use seccomp::check as check_seccomp;
+pub(crate) use seccomp::{compile as compile_seccomp, Filter as SeccompFilter};
 
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
@@ -56,6 +56,8 @@ pub(crate) struct Context {
     pub cgroup_dirs: Vec<(String, PathBuf)>,
     /// `--console-socket`, connected (with `process.terminal`).
     pub console: Option<OwnedFd>,
+    /// `linux.seccomp`, compiled.
+    pub seccomp: SeccompFilter,
 }
 
 /// Runs the container's side of `create` in the runtime's fresh child;
@@ -167,10 +169,10 @@ fn init_stage(ctx: &Context, chan: &Channel) -> Result<Infallible, StageError> {
         .process()
         .as_ref()
         .expect("bundle::check requires process");
-    let ready = become_process(&ctx.spec, process, ctx.console.as_ref(), chan)?;
+    let ready = become_process(process, ctx.console.as_ref(), &ctx.seccomp, chan)?;
     chan.send(&ToParent::Ready).map_err(channel_err)?;
     exec::wait_for_start(&ctx.fifo, || start_hooks(ctx, state.as_deref()))?;
-    ready.exec(&ctx.spec)
+    ready.exec(&ctx.seccomp)
 }
 
 /// A container process (init, or an `exec`'d one) once it is the
@@ -187,9 +189,9 @@ struct Ready {
 /// switch drops; a notify listener's fd goes to the runtime on `chan`),
 /// the user and capabilities, `chdir(cwd)` checked, the umask.
 fn become_process(
-    spec: &Spec,
     process: &oci_spec::runtime::Process,
     console: Option<&OwnedFd>,
+    seccomp: &SeccompFilter,
     chan: &Channel,
 ) -> Result<Ready, StageError> {
     if let Some(socket) = console {
@@ -197,7 +199,7 @@ fn become_process(
     }
     let program = exec::Program::find(process)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
-    let seccomp_loaded = seccomp::load_early(spec, nnp, Some(chan))?;
+    let seccomp_loaded = seccomp.load_early(nnp, Some(chan))?;
     security::switch_user(process)?;
     exec::change_dir(process)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(
@@ -213,13 +215,13 @@ fn become_process(
 impl Ready {
     /// The last steps: `noNewPrivileges`, every signal back to its
     /// default, the seccomp filter unless loaded already, `execve`.
-    fn exec(self, spec: &Spec) -> Result<Infallible, StageError> {
+    fn exec(self, seccomp: &SeccompFilter) -> Result<Infallible, StageError> {
         if self.nnp {
             rustix::thread::set_no_new_privs(true).map_err(fail(Step::NoNewPrivileges))?;
         }
         unblock_all_signals()?;
         if !self.seccomp_loaded {
-            seccomp::load(spec)?;
+            seccomp.load()?;
         }
         Err(self.program.exec())
     }

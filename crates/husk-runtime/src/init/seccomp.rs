@@ -1,109 +1,122 @@
-//! `linux.seccomp` as a libseccomp filter: built by `create` to check it,
-//! loaded just before `execve`, or earlier, before the switch to the
-//! container's user, without `noNewPrivileges` or with a notify listener
-//! (see [`load_early`]).
+//! `linux.seccomp` as a libseccomp filter: compiled by the runtime before
+//! it forks, loaded by the container process just before `execve`, or
+//! earlier, before the switch to the container's user, without
+//! `noNewPrivileges` or with a notify listener (see [`Filter::load_early`]).
 
 use oci_spec::runtime::Spec;
 
 use crate::msg::{Channel, StageError, Step};
 
-/// Loads the filter before init gives up its privileges, where that is
-/// needed; returns whether it did (else [`load`] does, just before exec).
-///
-/// Runs in init (or an exec'd process) before it switches to the
-/// container's user and capabilities, in two cases, as runc:
-/// - `noNewPrivileges` is off: without no_new_privs, loading a filter
-///   needs `CAP_SYS_ADMIN`, which the user process usually lacks;
-/// - a notify listener (`listenerPath` and an `SCMP_ACT_NOTIFY` action)
-///   and a `chan` to the runtime: the notify fd is sent back over it
-///   (with the `SeccompFd` frame) while the runtime, which alone can reach
-///   the socket on the host, still listens.
+/// The config's filter, compiled once by the runtime before it forks (a
+/// filter libseccomp refuses is `create`'s or `exec`'s one-line error, and
+/// the rules are not built again in the child); the container process
+/// loads it ([`Filter::load_early`] or [`Filter::load`]).
+pub(crate) struct Filter {
+    #[cfg(feature = "seccomp")]
+    ctx: Option<libseccomp::ScmpFilterContext>,
+    /// `listenerPath` with an `SCMP_ACT_NOTIFY` action: the notify fd goes
+    /// to the runtime.
+    #[cfg(feature = "seccomp")]
+    listener: bool,
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("seccomp::Filter")
+    }
+}
+
+/// Compiles `linux.seccomp`, if the config has one.
 #[cfg(feature = "seccomp")]
-pub(super) fn load_early(
-    spec: &Spec,
-    nnp: bool,
-    chan: Option<&Channel>,
-) -> Result<bool, StageError> {
-    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
-        return Ok(false);
+pub(crate) fn compile(spec: &Spec) -> Result<Filter, StageError> {
+    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(Filter {
+            ctx: None,
+            listener: false,
+        });
     };
-    let listener = sc.listener_path().is_some() && crate::seccomp_listener::uses_notify(&sc);
-    let chan = chan.filter(|_| listener);
-    if nnp && chan.is_none() {
-        return Ok(false);
-    }
-    let f = build(&sc)?;
-    f.load().map_err(|e| fail("load", &e.to_string()))?;
-    if let Some(chan) = chan {
-        let raw = f
-            .get_notify_fd()
-            .map_err(|e| fail("notify fd", &e.to_string()))?;
-        // libseccomp keeps its fd (close-on-exec from the kernel); ours is
-        // a dup, closed once sent.
-        let fd = husk_sys::fds::dup_raw(raw)
-            .map_err(|e| StageError::new(Step::Seccomp, "notify fd", e))?;
-        let lost = |_| {
-            StageError::new(
-                Step::Channel,
-                "runtime",
-                std::io::Error::from_raw_os_error(libc::EPIPE),
-            )
-        };
-        chan.send_with_fd(
-            &crate::msg::ToParent::SeccompFd,
-            std::os::fd::AsFd::as_fd(&fd),
-        )
-        .map_err(lost)?;
-    }
-    Ok(true)
-}
-
-/// Without the `seccomp` feature there is no filter to load early.
-#[cfg(not(feature = "seccomp"))]
-pub(super) fn load_early(
-    _spec: &Spec,
-    _nnp: bool,
-    _chan: Option<&Channel>,
-) -> Result<bool, StageError> {
-    Ok(false)
-}
-
-/// Builds the config's filter without loading it: what `create` checks
-/// before it forks, so a bad filter is its one-line error, not init's
-/// after `start`.
-#[cfg(feature = "seccomp")]
-pub(crate) fn check(spec: &Spec) -> Result<(), StageError> {
-    match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(sc) => build(sc).map(drop),
-        None => Ok(()),
-    }
-}
-
-/// Without the `seccomp` feature: see [`load`].
-#[cfg(not(feature = "seccomp"))]
-pub(crate) fn check(spec: &Spec) -> Result<(), StageError> {
-    load(spec)
-}
-
-/// Loads the config's seccomp filter, if it has one.
-#[cfg(feature = "seccomp")]
-pub(super) fn load(spec: &Spec) -> Result<(), StageError> {
-    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
-        return Ok(());
-    };
-    build(&sc)?.load().map_err(|e| fail("load", &e.to_string()))
+    Ok(Filter {
+        ctx: Some(build(sc)?),
+        listener: sc.listener_path().is_some() && crate::seccomp_listener::uses_notify(sc),
+    })
 }
 
 /// Without the `seccomp` feature a config asking for a filter is refused.
 #[cfg(not(feature = "seccomp"))]
-pub(super) fn load(spec: &Spec) -> Result<(), StageError> {
+pub(crate) fn compile(spec: &Spec) -> Result<Filter, StageError> {
     if spec.linux().as_ref().is_some_and(|l| l.seccomp().is_some()) {
         return Err(fail(
             "linux.seccomp",
             "husk was built without the seccomp feature",
         ));
     }
-    Ok(())
+    Ok(Filter {})
+}
+
+impl Filter {
+    /// Loads the filter before the process gives up its privileges, where
+    /// that is needed; returns whether it did (else [`Filter::load`] does,
+    /// just before exec).
+    ///
+    /// Runs in init (or an exec'd process) before it switches to the
+    /// container's user and capabilities, in two cases, as runc:
+    /// - `noNewPrivileges` is off: without no_new_privs, loading a filter
+    ///   needs `CAP_SYS_ADMIN`, which the user process usually lacks;
+    /// - a notify listener and a `chan` to the runtime: the notify fd is
+    ///   sent back over it (with the `SeccompFd` frame) while the runtime,
+    ///   which alone can reach the socket on the host, still listens.
+    #[cfg(feature = "seccomp")]
+    pub(super) fn load_early(&self, nnp: bool, chan: Option<&Channel>) -> Result<bool, StageError> {
+        let Some(f) = &self.ctx else {
+            return Ok(false);
+        };
+        let chan = chan.filter(|_| self.listener);
+        if nnp && chan.is_none() {
+            return Ok(false);
+        }
+        f.load().map_err(|e| fail("load", &e.to_string()))?;
+        if let Some(chan) = chan {
+            let raw = f
+                .get_notify_fd()
+                .map_err(|e| fail("notify fd", &e.to_string()))?;
+            // libseccomp keeps its fd (close-on-exec from the kernel); ours
+            // is a dup, closed once sent.
+            let fd = husk_sys::fds::dup_raw(raw)
+                .map_err(|e| StageError::new(Step::Seccomp, "notify fd", e))?;
+            let lost = |_| {
+                StageError::new(
+                    Step::Channel,
+                    "runtime",
+                    std::io::Error::from_raw_os_error(libc::EPIPE),
+                )
+            };
+            chan.send_with_fd(
+                &crate::msg::ToParent::SeccompFd,
+                std::os::fd::AsFd::as_fd(&fd),
+            )
+            .map_err(lost)?;
+        }
+        Ok(true)
+    }
+
+    /// Without the `seccomp` feature there is no filter to load early.
+    #[cfg(not(feature = "seccomp"))]
+    pub(super) fn load_early(
+        &self,
+        _nnp: bool,
+        _chan: Option<&Channel>,
+    ) -> Result<bool, StageError> {
+        Ok(false)
+    }
+
+    /// Loads the filter, if there is one.
+    pub(super) fn load(&self) -> Result<(), StageError> {
+        #[cfg(feature = "seccomp")]
+        if let Some(f) = &self.ctx {
+            f.load().map_err(|e| fail("load", &e.to_string()))?;
+        }
+        Ok(())
+    }
 }
 
 fn fail(what: &str, why: &str) -> StageError {
