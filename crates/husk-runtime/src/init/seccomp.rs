@@ -24,15 +24,15 @@ pub(super) fn load_early(
     nnp: bool,
     chan: Option<&Channel>,
 ) -> Result<bool, StageError> {
-    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
+    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(false);
     };
-    let listener = sc.listener_path().is_some() && crate::seccomp_listener::uses_notify(&sc);
+    let listener = sc.listener_path().is_some() && crate::seccomp_listener::uses_notify(sc);
     let chan = chan.filter(|_| listener);
     if nnp && chan.is_none() {
         return Ok(false);
     }
-    let f = build(&sc)?;
+    let f = build(sc)?;
     f.load().map_err(|e| fail("load", &e.to_string()))?;
     if let Some(chan) = chan {
         let raw = f
@@ -88,10 +88,10 @@ pub(crate) fn check(spec: &Spec) -> Result<(), StageError> {
 /// Loads the config's seccomp filter, if it has one.
 #[cfg(feature = "seccomp")]
 pub(super) fn load(spec: &Spec) -> Result<(), StageError> {
-    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
+    let Some(sc) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(());
     };
-    build(&sc)?.load().map_err(|e| fail("load", &e.to_string()))
+    build(sc)?.load().map_err(|e| fail("load", &e.to_string()))
 }
 
 /// Without the `seccomp` feature a config asking for a filter is refused.
