@@ -98,9 +98,11 @@ impl Hierarchies {
             let Some(mount) = parse_line(line) else {
                 continue;
             };
-            let path = root.join(mount.point.trim_start_matches('/'));
+            // Joined only for cgroup mounts: most lines are not.
+            let path = || root.join(mount.point.trim_start_matches('/'));
             match mount.fstype {
                 "cgroup2" if found.unified.is_none() => {
+                    let path = path();
                     found.unified = Some(Unified {
                         controllers: read_controllers(&path)?,
                         mount: path,
@@ -117,7 +119,7 @@ impl Hierarchies {
                     if !controllers.is_empty() && !seen {
                         found.v1.push(V1Hierarchy {
                             controllers,
-                            mount: path,
+                            mount: path(),
                         });
                     }
                 }
