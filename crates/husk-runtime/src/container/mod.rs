@@ -603,7 +603,10 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
                 cg.thaw()?;
             }
         }
-        stop(id, saved)?;
+        // `status` has read init's stat already: stopped needs no second look.
+        if status != Status::Stopped {
+            stop(id, saved)?;
+        }
         if cgroup.is_none() {
             cgroup = open_cgroup(saved)?;
         }
