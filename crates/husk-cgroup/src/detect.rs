@@ -98,8 +98,8 @@ impl Hierarchies {
             let Some(mount) = parse_line(line) else {
                 continue;
             };
-            // Joined only for cgroup mounts: most lines are not.
-            let path = || root.join(mount.point.trim_start_matches('/'));
+            // Unescaped and joined only for cgroup mounts: most lines are not.
+            let path = || root.join(unescape(mount.point).trim_start_matches('/'));
             match mount.fstype {
                 "cgroup2" if found.unified.is_none() => {
                     let path = path();
@@ -177,7 +177,8 @@ impl Hierarchies {
 
 /// The fields of one mountinfo line that matter here.
 struct MountLine<'a> {
-    point: String,
+    /// As written (escaped): unescaped only for a cgroup mount.
+    point: &'a str,
     fstype: &'a str,
     options: &'a str,
 }
@@ -186,7 +187,7 @@ struct MountLine<'a> {
 /// v1 controllers are in the super options.
 fn parse_line(line: &str) -> Option<MountLine<'_>> {
     let (left, right) = line.split_once(" - ")?;
-    let point = unescape(left.split(' ').nth(4)?);
+    let point = left.split(' ').nth(4)?;
     let mut right = right.split(' ');
     let fstype = right.next()?;
     let options = right.nth(1).unwrap_or("");
