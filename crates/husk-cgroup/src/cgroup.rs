@@ -344,8 +344,10 @@ fn prune_count(path: &CgroupPath, created: usize) -> usize {
 fn make_chain(mount: &Path, path: &CgroupPath, cpuset: bool) -> Result<usize, CgroupError> {
     let mut created = 0;
     let mut cur = mount.to_owned();
+    // The cpuset of the level above, once read: a level's own, or the one
+    // just copied into it, so no level's files are read twice.
+    let mut above: Option<[String; 2]> = None;
     for component in path.components() {
-        let parent = cur.clone();
         cur.push(component);
         match std::fs::create_dir(&cur) {
             Ok(()) => created += 1,
@@ -353,22 +355,41 @@ fn make_chain(mount: &Path, path: &CgroupPath, cpuset: bool) -> Result<usize, Cg
             Err(source) => return Err(CgroupError::Create { path: cur, source }),
         }
         if cpuset {
-            copy_cpuset(&parent, &cur).map_err(|source| CgroupError::CpusetInit {
-                path: cur.clone(),
-                source,
-            })?;
+            let parent = cur.parent().unwrap_or(mount);
+            above = Some(copy_cpuset(parent, above.take(), &cur).map_err(|source| {
+                CgroupError::CpusetInit {
+                    path: cur.clone(),
+                    source,
+                }
+            })?);
         }
     }
     Ok(created)
 }
 
-fn copy_cpuset(parent: &Path, dir: &Path) -> Result<(), FileError> {
-    for name in ["cpuset.cpus", "cpuset.mems"] {
-        if file::read_trimmed(dir, name)?.is_empty() {
-            file::write(dir, name, &file::read_trimmed(parent, name)?)?;
-        }
+/// Gives `dir` its parent's `cpuset.cpus` and `cpuset.mems` where empty
+/// (`known`: the parent's, if already read); returns `dir`'s.
+fn copy_cpuset(
+    parent: &Path,
+    mut known: Option<[String; 2]>,
+    dir: &Path,
+) -> Result<[String; 2], FileError> {
+    let names = ["cpuset.cpus", "cpuset.mems"];
+    let mut values = [String::new(), String::new()];
+    for (i, name) in names.into_iter().enumerate() {
+        let own = file::read_trimmed(dir, name)?;
+        values[i] = if own.is_empty() {
+            let value = match &mut known {
+                Some(known) => std::mem::take(&mut known[i]),
+                None => file::read_trimmed(parent, name)?,
+            };
+            file::write(dir, name, &value)?;
+            value
+        } else {
+            own
+        };
     }
-    Ok(())
+    Ok(values)
 }
 
 /// Removes `dir` and every cgroup below it, deepest first.

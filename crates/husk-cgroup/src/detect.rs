@@ -98,9 +98,11 @@ impl Hierarchies {
             let Some(mount) = parse_line(line) else {
                 continue;
             };
-            let path = root.join(mount.point.trim_start_matches('/'));
+            // Unescaped and joined only for cgroup mounts: most lines are not.
+            let path = || root.join(unescape(mount.point).trim_start_matches('/'));
             match mount.fstype {
                 "cgroup2" if found.unified.is_none() => {
+                    let path = path();
                     found.unified = Some(Unified {
                         controllers: read_controllers(&path)?,
                         mount: path,
@@ -117,7 +119,7 @@ impl Hierarchies {
                     if !controllers.is_empty() && !seen {
                         found.v1.push(V1Hierarchy {
                             controllers,
-                            mount: path,
+                            mount: path(),
                         });
                     }
                 }
@@ -175,7 +177,8 @@ impl Hierarchies {
 
 /// The fields of one mountinfo line that matter here.
 struct MountLine<'a> {
-    point: String,
+    /// As written (escaped): unescaped only for a cgroup mount.
+    point: &'a str,
     fstype: &'a str,
     options: &'a str,
 }
@@ -184,7 +187,7 @@ struct MountLine<'a> {
 /// v1 controllers are in the super options.
 fn parse_line(line: &str) -> Option<MountLine<'_>> {
     let (left, right) = line.split_once(" - ")?;
-    let point = unescape(left.split(' ').nth(4)?);
+    let point = left.split(' ').nth(4)?;
     let mut right = right.split(' ');
     let fstype = right.next()?;
     let options = right.nth(1).unwrap_or("");

@@ -98,8 +98,17 @@ fn has(flags: i32, ns: LinuxNamespaceType) -> bool {
 
 /// Computes the plan of `spec`. Pure: reads nothing but the config.
 pub fn plan(spec: &Spec) -> Result<Plan, PlanError> {
-    let linux = spec.linux().clone().unwrap_or_default();
-    let (joins, new_all) = namespaces(&linux)?;
+    // Borrowed: a clone would deep-copy the whole section (seccomp rules,
+    // resources, devices) to read its namespaces and maps.
+    let default;
+    let linux = match spec.linux() {
+        Some(linux) => linux,
+        None => {
+            default = oci_spec::runtime::Linux::default();
+            &default
+        }
+    };
+    let (joins, new_all) = namespaces(linux)?;
     let new_user = has(new_all, LinuxNamespaceType::User);
     let uid_map = id_map(linux.uid_mappings());
     let gid_map = id_map(linux.gid_mappings());
@@ -117,7 +126,7 @@ pub fn plan(spec: &Spec) -> Result<Plan, PlanError> {
     if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !uts {
         return Err(PlanError::NeedsUts("domainname"));
     }
-    let time_offsets = offsets(&linux, has(new_flags, LinuxNamespaceType::Time))?;
+    let time_offsets = offsets(linux, has(new_flags, LinuxNamespaceType::Time))?;
     let pid_flag = LinuxNamespaceType::Pid as i32;
     let second_fork =
         has(new_flags, LinuxNamespaceType::Pid) || joins.iter().any(|j| j.flag == pid_flag);

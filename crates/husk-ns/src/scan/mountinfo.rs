@@ -29,8 +29,11 @@ pub fn nsfs_mounts(path: &Path) -> io::Result<Vec<NsfsMount>> {
 /// whose filesystem type is `nsfs` and whose root names a namespace.
 pub(crate) fn parse_mountinfo(text: &[u8]) -> Vec<NsfsMount> {
     let mut out = Vec::new();
+    // One field list for every line, not one allocation per mount.
+    let mut fields: Vec<&[u8]> = Vec::new();
     for line in text.split(|&b| b == b'\n') {
-        let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+        fields.clear();
+        fields.extend(line.split(|&b| b == b' '));
         let Some(dash) = fields.iter().position(|f| *f == b"-") else {
             continue;
         };

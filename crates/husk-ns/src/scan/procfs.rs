@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{FileType, Mode, OFlags};
 
 use super::relations::Queries;
 use super::{kind_index, NsEntry, Origin, Process, ScanError, ScanOptions, Snapshot};
@@ -32,20 +32,29 @@ pub(super) fn walk(
         Mode::empty(),
     )
     .map_err(|e| proc_err(e.into()))?;
-    let dir = fs::read_dir(root).map_err(proc_err)?;
+    // Listed through the fd the processes are opened at (`fs::read_dir`
+    // would open the root a second time), with a buffer as large as std's
+    // (rustix's `Dir` starts at 768 bytes: more `getdents64` calls).
+    let mut buf = Vec::with_capacity(32 * 1024);
+    let mut dir = rustix::fs::RawDir::new(&root_fd, buf.spare_capacity_mut());
     let mut link = Vec::with_capacity(64);
     let nsfs_dev = opts.holders.then(|| nsfs_device(root)).flatten();
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        if !name.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+    while let Some(entry) = dir.next() {
+        let Ok(entry) = entry else {
+            break;
+        };
+        let name = entry.file_name().to_bytes();
+        if !name.first().is_some_and(u8::is_ascii_digit) {
             continue;
         }
-        if let Ok(ft) = entry.file_type() {
-            if !ft.is_dir() {
-                continue;
-            }
+        if !matches!(entry.file_type(), FileType::Directory | FileType::Unknown) {
+            continue;
         }
-        let Some(pdir) = open_at(&root_fd, &name, OFlags::PATH | OFlags::DIRECTORY) else {
+        let Some(pdir) = open_at(
+            &root_fd,
+            OsStr::from_bytes(name),
+            OFlags::PATH | OFlags::DIRECTORY,
+        ) else {
             continue;
         };
         let Some(mut proc) = read_process(&pdir) else {

@@ -583,17 +583,17 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), ContainerError
                 cg.thaw()?;
             }
         }
-        stop(id, saved)?;
+        // `status` has read init's stat already: stopped needs no second look.
+        if status != Status::Stopped {
+            stop(id, saved)?;
+        }
         if cgroup.is_none() {
             cgroup = open_cgroup(saved)?;
         }
         if let Some(cg) = cgroup {
             // Usually empty once init is gone (its pid namespace died with
-            // it); killing a v1 cgroup goes through the freezer, which costs
-            // milliseconds, so only when something is left.
-            if !cg.procs()?.is_empty() {
-                cg.kill_all()?;
-            }
+            // it): `kill_all` then only looks.
+            cg.kill_all()?;
             cg.remove()?;
         }
     }

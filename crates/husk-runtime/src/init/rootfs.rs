@@ -81,7 +81,15 @@ pub(super) fn enter(ctx: &Context) -> Result<(), StageError> {
 ///
 /// Runs in: init, after `pivot_root`: the container's `/`.
 pub(super) fn finish(ctx: &Context) -> Result<(), StageError> {
-    let linux = ctx.spec.linux().clone().unwrap_or_default();
+    // Borrowed, not a deep copy of the whole section.
+    let default;
+    let linux = match ctx.spec.linux() {
+        Some(linux) => linux,
+        None => {
+            default = oci_spec::runtime::Linux::default();
+            &default
+        }
+    };
     for (key, value) in linux.sysctl().iter().flatten() {
         let path = Path::new("/proc/sys").join(key.replace('.', "/"));
         std::fs::write(&path, value).map_err(|e| StageError::new(Step::Sysctl, key, e))?;
